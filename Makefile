@@ -1,0 +1,50 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test test-slow bench lint train-defaults browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the project's metadata changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	@if [ -z "$$(ls -A runs 2>/dev/null)" ]; then $(MAKE) --no-print-directory train-defaults; fi
+	$(BIN)/streamlit run app.py
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+test-slow: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m slow
+
+train-defaults: $(VENV)/.installed-run
+	$(BIN)/python -m pipelines.defaults
+
+bench: $(VENV)/.installed-run
+	$(BIN)/python bench/bench_windows.py
+	$(BIN)/python bench/bench_gradient_logger.py
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Debian's Chromium and its driver, for the browser test (`pytest -m browser`).
+browser-deps: $(VENV)/.installed-test
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,89 @@
+"""Character-level text: the bundled Shakespeare tragedies or any UTF-8 file, and its vocabulary.
+
+The vocabulary maps characters to integer ids, reserves id 0 for characters it has never seen,
+and round-trips through JSON so a saved model decodes exactly as it was trained.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from data.errors import DataError
+
+BUNDLED_CORPORA = {"shakespeare": Path(__file__).with_name("bundled") / "shakespeare.txt"}
+UNKNOWN = "\ufffd"  # id 0: any character the vocabulary has not seen
+
+
+@dataclass(frozen=True)
+class CharVocab:
+    """An ordered character alphabet; `chars[0]` is the unknown-character marker."""
+
+    chars: tuple[str, ...]
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        return cls((UNKNOWN, *sorted(set(text) - {UNKNOWN})))
+
+    @property
+    def size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.chars)}
+        return np.fromiter((index.get(c, 0) for c in text), dtype=np.int32, count=len(text))
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[i] if 0 <= i < len(self.chars) else UNKNOWN for i in np.asarray(ids).ravel())
+
+    def to_json(self) -> str:
+        return json.dumps({"chars": list(self.chars)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> CharVocab:
+        try:
+            chars = json.loads(text)["chars"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                "The vocabulary JSON is damaged: it needs a 'chars' list; retrain or restore the run."
+            ) from exc
+        if not chars or chars[0] != UNKNOWN or len(set(chars)) != len(chars):
+            raise DataError(
+                "The vocabulary JSON is damaged: 'chars' must start with the unknown marker and have no repeats."
+            )
+        return cls(tuple(chars))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    text: str
+    vocab: CharVocab
+
+    def char_counts(self) -> Counter:
+        return Counter(self.text)
+
+
+def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None = None) -> Corpus:
+    """Load a bundled corpus by name or any UTF-8 text file by path; optionally keep the first `max_chars`."""
+    key = str(name_or_path)
+    path = BUNDLED_CORPORA.get(key, Path(key))
+    if not path.is_file():
+        raise DataError(
+            f"No corpus {key!r}: give the path of a UTF-8 text file or one of {', '.join(BUNDLED_CORPORA)}."
+        )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path.name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8."
+        ) from exc
+    if max_chars is not None:
+        text = text[:max_chars]
+    if len(text.strip()) < 2:
+        raise DataError(f"{path.name} is empty: a corpus needs some text to learn from.")
+    return Corpus(name=path.stem if key not in BUNDLED_CORPORA else key, text=text, vocab=CharVocab.from_text(text))
