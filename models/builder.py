@@ -1,0 +1,109 @@
+"""One builder for every recurrent cell compared here: simple_rnn, lstm, gru.
+
+Cells in a comparison share units, depth, initialisation, optimizer and seed, so the only
+difference left is the cell itself. Models are plain Keras (no custom code) so they load safely.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+def build_model(
+    cell: str,
+    input_shape: tuple[int, ...],
+    *,
+    units: int = 32,
+    layers: int = 1,
+    dropout: float = 0.0,
+    gain: float = 1.0,
+    clipnorm: float | None = None,
+    learning_rate: float = 1e-3,
+    forget_bias: float = 1.0,
+    n_classes: int | None = None,
+    vocab_size: int | None = None,
+    embedding_dim: int = 32,
+    seed: int = 0,
+) -> keras.Model:
+    """Build and compile a many-to-one recurrent model.
+
+    Args:
+        cell: "simple_rnn", "lstm" or "gru".
+        input_shape: (timesteps, features) for float sequences, or (timesteps,) for integer
+            ids when `vocab_size` is given (an Embedding layer comes first).
+        units: units per recurrent layer. Defaults to `32`.
+        layers: stacked recurrent layers. Defaults to `1`.
+        dropout: input dropout of each recurrent layer. Defaults to `0.0`.
+        gain: gain of the orthogonal recurrent initializer, the "Wrec" scale: below 1 the
+            gradient vanishes, well above it explodes. Defaults to `1.0`.
+        clipnorm: clip each gradient to this norm, or None. Defaults to `None`.
+        learning_rate: Adam's learning rate. Defaults to `1e-3`.
+        forget_bias: initial forget-gate bias of LSTM layers. Defaults to `1.0`.
+        n_classes: a softmax head over this many classes, or None for one regression output.
+        vocab_size: embed integer inputs over this vocabulary, or None for float inputs.
+        embedding_dim: size of that embedding. Defaults to `32`.
+        seed: seeds every initializer and the global generators. Defaults to `0`.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
+    if layers < 1 or units < 1:
+        raise ValueError(f"A model needs at least one layer and one unit (got layers={layers}, units={units}).")
+    keras.utils.set_random_seed(seed)
+    stack: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape), name="sequence")]
+    if vocab_size is not None:
+        stack.append(
+            keras.layers.Embedding(
+                vocab_size, embedding_dim, name="embedding", embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed)
+            )
+        )
+    for index in range(layers):
+        stack.append(
+            CELLS[cell](
+                units,
+                return_sequences=index < layers - 1,
+                dropout=dropout,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10 * index + 1),
+                recurrent_initializer=keras.initializers.Orthogonal(gain=gain, seed=seed + 10 * index + 2),
+                name=f"{cell}_{index + 1}",
+                **({"unit_forget_bias": False} if cell == "lstm" else {}),
+            )
+        )
+    if n_classes is None:
+        stack.append(keras.layers.Dense(1, name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7)))
+        loss = "mse"
+    else:
+        stack.append(
+            keras.layers.Dense(
+                n_classes, activation="softmax", name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7)
+            )
+        )
+        loss = "sparse_categorical_crossentropy"
+    model = keras.Sequential(stack, name=cell)
+    if cell == "lstm":
+        set_forget_bias(model, forget_bias)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=optimizer, loss=loss)
+    return model
+
+
+def set_forget_bias(model: keras.Model, value: float) -> None:
+    """Write `value` into the forget slice of every LSTM bias (Keras orders gates i, f, c, o).
+
+    Done on the built weights rather than with a custom initializer, so saved models need no
+    custom code to load.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.LSTM):
+            bias = layer.cell.bias
+            units = layer.cell.units
+            values = np.zeros(bias.shape, dtype="float32")
+            values[units : 2 * units] = value
+            bias.assign(values)
+
+
+def count_params(model: keras.Model) -> int:
+    """Trainable parameters: the budget to compare cells by."""
+    return int(sum(np.prod(v.shape) for v in model.trainable_variables))

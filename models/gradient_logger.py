@@ -1,0 +1,244 @@
+"""GradientLogger: a Keras callback that records how the gradient flows back through time.
+
+Keras gives callbacks no gradients, so on a fixed probe batch it unrolls each recurrent layer's
+own cell and takes dL/dh_t, dL/dx_t, weight-gradient norms and LSTM gate means with GradientTape.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+HORIZON_FRACTION = 1e-2  # the horizon counts steps back while ||dL/dh_t|| >= 1% of ||dL/dh_T||
+
+
+class GradientLogger(keras.callbacks.Callback):
+    """Logs back-propagation-through-time gradients on a probe batch during `model.fit`.
+
+    Every `every_n_batches` training batches and at the end of each epoch it records, into
+    `logger.log` (a dict of numpy arrays, one row per record):
+    `step`, `epoch`, `loss`; `h_grad_norm/<layer>` (records, T) = ||dL/dh_t||;
+    `x_grad_norm` (records, T) = ||dL/dx_t|| at the input of the first recurrent layer;
+    `weight_grad_norm/<variable path>` and `global_grad_norm` (before any clipping);
+    `gate_mean/<lstm layer>/{forget,input,output}` (records, T); `horizon/<layer>` and
+    `decay/<layer>` (records,). The probe runs in inference mode (no dropout).
+
+    Args:
+        probe_x: a fixed batch of inputs, e.g. the first 64 validation windows.
+        probe_y: their targets.
+        every_n_batches: record cadence in training batches; 0 records only at epoch ends.
+            Defaults to `50`.
+        tensorboard_dir: also write TensorBoard scalars and histograms there. Defaults to `None`.
+
+    Example:
+
+    ```python
+    logger = GradientLogger(x_val[:64], y_val[:64])
+    model.fit(x, y, epochs=5, callbacks=[logger])
+    logger.log["horizon/lstm_1"]   # how far back the gradient reaches, per record
+    logger.save("gradients.npz")
+    ```
+    """
+
+    def __init__(self, probe_x, probe_y, every_n_batches: int = 50, tensorboard_dir: str | None = None):
+        super().__init__()
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"GradientLogger needs the TensorFlow backend (this is {keras.backend.backend()!r}): set KERAS_BACKEND=tensorflow."
+            )
+        if every_n_batches < 0:
+            raise ValueError(f"every_n_batches must be 0 (epoch ends only) or positive, got {every_n_batches}.")
+        self.probe_x = np.asarray(probe_x)
+        self.probe_y = np.asarray(probe_y)
+        if len(self.probe_x) != len(self.probe_y) or len(self.probe_x) == 0:
+            raise ValueError(f"The probe batch needs as many targets as inputs and at least one of each (got {len(self.probe_x)} and {len(self.probe_y)}).")
+        if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
+            raise RuntimeError("tensorboard_dir needs the tensorboard package: pip install 'vanishing-gradient-lab[tensorboard]'.")
+        self.every_n_batches = every_n_batches
+        self.tensorboard_dir = tensorboard_dir
+        self._records: list[dict[str, np.ndarray | float]] = []
+        self._probe_fn = None
+        self._writer = None
+
+    # --- Keras callback hooks ------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._records = []
+        self._batches_seen = 0
+        self._epoch = 0
+        self._probe_fn = self._build_probe(self.model)
+        if self.tensorboard_dir:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_seen += 1
+        if self.every_n_batches and self._batches_seen % self.every_n_batches == 0:
+            self.record()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Skip the duplicate when the cadence just recorded this very batch.
+        if not self._records or self._records[-1]["step"] != self._batches_seen:
+            self.record()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def record(self) -> None:
+        """Take one record now (also usable outside fit, after `on_train_begin`)."""
+        if self._probe_fn is None:
+            self._probe_fn = self._build_probe(self.model)
+        out = {k: v.numpy() for k, v in self._probe_fn(self.probe_x, self.probe_y).items()}
+        row: dict[str, np.ndarray | float] = {
+            "step": self._batches_seen,
+            "epoch": self._epoch,
+            "loss": float(out.pop("loss")),
+        }
+        for key, value in out.items():
+            row[key] = value
+        for key in [k for k in out if k.startswith("h_grad_norm/")]:
+            layer = key.split("/", 1)[1]
+            row[f"horizon/{layer}"] = gradient_horizon(out[key])
+            row[f"decay/{layer}"] = decay_factor(out[key])
+        self._records.append(row)
+        if self._writer is not None:
+            self._write_tensorboard(row)
+
+    @property
+    def log(self) -> dict[str, np.ndarray]:
+        """Every record so far, stacked: one array per key, one row per record."""
+        if not self._records:
+            return {}
+        return {key: np.asarray([r[key] for r in self._records]) for key in self._records[0]}
+
+    def save(self, path: str | Path) -> Path:
+        """Write `log` to an .npz file atomically (a crash never leaves half a file)."""
+        return save_gradient_log(self.log, path)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _build_probe(self, model):
+        import tensorflow as tf
+
+        from models.unroll import recurrent_layers, unrolled_forward
+
+        rnns = recurrent_layers(model)
+        if not rnns:
+            raise ValueError(f"Model {model.name!r} has no SimpleRNN, LSTM or GRU layer, so there is no gradient through time to log.")
+        expected = tuple(model.inputs[0].shape[1:])
+        if tuple(self.probe_x.shape[1:]) != expected:
+            raise ValueError(
+                f"The probe batch has shape {tuple(self.probe_x.shape[1:])} per sample but the model expects {expected}: pass windows shaped like the training inputs."
+            )
+        steps = self.probe_x.shape[1]
+        batch = self.probe_x.shape[0]
+        dtype = model.inputs[0].dtype if model.inputs[0].dtype in ("float16", "float32", "float64") else "float32"
+        check = unrolled_forward(model, self.probe_x).prediction.numpy()
+        direct = model(self.probe_x, training=False).numpy()
+        if check.shape != direct.shape or not np.allclose(check, direct, atol=1e-4, rtol=1e-3):
+            raise ValueError(
+                f"Model {model.name!r} is not a single chain of layers that GradientLogger can unroll: use a Sequential stack or a functional chain."
+            )
+        loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+        if loss_fn is None:
+            raise ValueError("GradientLogger needs a compiled model (call model.compile with a loss first).")
+        first_width = _input_width(rnns[0])
+        variables = model.trainable_variables
+
+        @tf.function(reduce_retracing=True)
+        def probe(x, y):
+            probes = {layer.name: tf.zeros((steps, batch, layer.cell.units), dtype=dtype) for layer in rnns}
+            input_probe = tf.zeros((batch, steps, first_width), dtype=dtype)
+            with tf.GradientTape() as tape:
+                tape.watch(list(probes.values()) + [input_probe])
+                forward = unrolled_forward(model, x, probes, input_probe, with_gates=True)
+                loss = tf.reduce_mean(loss_fn(y, forward.prediction))
+            grads = tape.gradient(loss, [list(probes.values()), input_probe, variables])
+            h_grads, x_grad, w_grads = grads
+            out = {"loss": loss, "x_grad_norm": tf.norm(x_grad, axis=[0, 2])}
+            for layer, g in zip(rnns, h_grads, strict=True):
+                out[f"h_grad_norm/{layer.name}"] = tf.norm(g, axis=[1, 2])  # (T,) over batch and units
+            w_norms = []
+            for var, g in zip(variables, w_grads, strict=True):
+                norm = tf.norm(g) if g is not None else tf.constant(0.0)
+                out[f"weight_grad_norm/{var.path}"] = norm
+                w_norms.append(norm)
+            out["global_grad_norm"] = tf.sqrt(tf.add_n([n * n for n in w_norms]))
+            for name, gates in forward.gates.items():
+                for gate, values in gates.items():
+                    out[f"gate_mean/{name}/{gate}"] = values
+            return out
+
+        return probe
+
+    def _write_tensorboard(self, row) -> None:
+        import tensorflow as tf
+
+        step = int(row["step"])
+        with self._writer.as_default():
+            tf.summary.scalar("probe/loss", row["loss"], step=step)
+            for key, value in row.items():
+                if key.startswith(("horizon/", "decay/", "global_grad_norm", "weight_grad_norm/")):
+                    tf.summary.scalar(key, float(value), step=step)
+                elif key.startswith(("h_grad_norm/", "x_grad_norm")):
+                    tf.summary.histogram(key + "/log10", np.log10(np.maximum(value, 1e-30)), step=step)
+            self._writer.flush()
+
+
+def _input_width(first_rnn) -> int:
+    """Feature width of the sequence entering the first recurrent layer (its kernel's fan-in)."""
+    return int(first_rnn.cell.kernel.shape[0])
+
+
+def gradient_horizon(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> int:
+    """Steps back from the last step before ||dL/dh_t|| first falls below `fraction` x ||dL/dh_T||.
+
+    For norms proportional to a^(T-t) with a < 1 this is floor(log(fraction) / log(a)), capped at T-1.
+    """
+    norms = np.asarray(norms, dtype=float)
+    last = norms[-1]
+    if not np.isfinite(last) or last == 0:
+        return 0
+    ratios = norms[::-1] / last  # ratio k steps back
+    below = np.flatnonzero(~(ratios >= fraction))  # NaN counts as lost
+    return int(below[0] - 1) if len(below) else len(norms) - 1
+
+
+def decay_factor(norms: np.ndarray) -> float:
+    """Per-step factor a fitted to ||dL/dh_{T-k}|| ~ c * a^k by least squares on the log norms."""
+    norms = np.asarray(norms, dtype=float)[::-1]
+    k = np.arange(len(norms))
+    keep = np.isfinite(norms) & (norms > 1e-30)
+    if keep.sum() < 2:
+        return float("nan")
+    slope, _ = np.polyfit(k[keep], np.log(norms[keep]), 1)
+    return float(np.exp(slope))
+
+
+def save_gradient_log(log: dict[str, np.ndarray], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        np.savez(handle, **log)
+    os.replace(tmp, path)
+    return path
+
+
+def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a log written by `GradientLogger.save` (plain arrays, no pickle)."""
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}

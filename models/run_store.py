@@ -1,0 +1,204 @@
+"""The run store: one self-describing folder per trained cell, written atomically, loaded safely.
+
+A run folder holds model.keras, run.json (config, metrics, preprocessing, versions and a SHA-256
+of every file), history.csv, gradients.npz and, for forecasts, predictions.csv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from models.builder import count_params
+from models.gradient_logger import load_gradient_log, save_gradient_log
+
+RUN_FORMAT = "vanishing-gradient-lab/run-1"
+
+
+class RunError(ValueError):
+    """A run folder that cannot be written or trusted, described in one sentence."""
+
+
+@dataclass
+class Run:
+    """A loaded run: the Keras model and everything needed to use it as it was trained."""
+
+    path: Path
+    model: keras.Model
+    config: dict
+    metrics: dict
+    preprocessing: dict
+    history: pd.DataFrame
+    gradients: dict[str, np.ndarray]
+    predictions: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_run(
+    run_dir: str | Path,
+    model: keras.Model,
+    config: dict,
+    *,
+    metrics: dict | None = None,
+    preprocessing: dict | None = None,
+    history: dict | pd.DataFrame | None = None,
+    gradients: dict[str, np.ndarray] | None = None,
+    predictions: pd.DataFrame | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a run folder atomically: everything goes into a hidden temporary folder beside it,
+    run.json last, and only then is it renamed into place. An interrupted save leaves no folder
+    that `load_run` accepts."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not overwrite:
+        raise RunError(f"A run already exists at {run_dir}: choose another name or pass overwrite=True (--overwrite).")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir.parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        model.save(tmp / "model.keras")
+        history_frame = pd.DataFrame(history if history is not None else {})
+        history_frame.index.name = "epoch"
+        history_frame.to_csv(tmp / "history.csv")
+        save_gradient_log(gradients or {}, tmp / "gradients.npz")
+        if predictions is not None:
+            predictions.to_csv(tmp / "predictions.csv", index=False)
+        files = sorted(p.name for p in tmp.iterdir())
+        info = {
+            "format": RUN_FORMAT,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": config,
+            "metrics": metrics or {},
+            "preprocessing": preprocessing or {},
+            "model": {
+                "name": model.name,
+                "input_shape": list(model.inputs[0].shape[1:]),
+                "trainable_params": count_params(model),
+            },
+            "epochs_completed": len(history_frame),
+            "versions": library_versions(),
+            "files": {name: _sha256(tmp / name) for name in files},
+        }
+        (tmp / "run.json").write_text(json.dumps(info, indent=2, default=_json_default))
+        if run_dir.exists():
+            old = run_dir.parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}"
+            run_dir.rename(old)
+            tmp.rename(run_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run_dir
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_run_info(run_dir: str | Path) -> dict:
+    """run.json of a finished run, without loading the model (for listings)."""
+    run_dir = Path(run_dir)
+    info_path = run_dir / "run.json"
+    if not run_dir.is_dir():
+        raise RunError(f"No run folder at {run_dir}: check the path (runs live under runs/<experiment>/<cell>/).")
+    if not info_path.is_file():
+        raise RunError(f"{run_dir} has no run.json, so it is not a finished run: retrain it or pick another folder.")
+    try:
+        info = json.loads(info_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RunError(f"{info_path} is not valid JSON: the run is damaged; retrain it.") from exc
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        raise RunError(f"{info_path} is not a Vanishing Gradient Lab run file (format {RUN_FORMAT}): retrain the run.")
+    return info
+
+
+def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
+    """Load a run folder, refusing anything damaged, tampered with or outside `root`.
+
+    Every file must match the SHA-256 recorded in run.json, and model.keras is loaded with
+    Keras safe_mode on, so a model carrying Lambda or custom code is refused, never executed.
+    """
+    run_dir = Path(run_dir)
+    if root is not None and not run_dir.resolve().is_relative_to(Path(root).resolve()):
+        raise RunError(f"{run_dir} is outside {root}: load runs from inside the runs folder only.")
+    info = read_run_info(run_dir)
+    for name, digest in info.get("files", {}).items():
+        path = run_dir / name
+        if not path.is_file():
+            raise RunError(f"{run_dir} lacks {name}, which run.json lists: the run is incomplete; retrain it.")
+        if _sha256(path) != digest:
+            raise RunError(f"{name} in {run_dir} changed since the run was saved (checksum mismatch): refusing to load it; retrain the run.")
+    if "model.keras" not in info.get("files", {}):
+        raise RunError(f"run.json in {run_dir} lists no model.keras: the run is damaged; retrain it.")
+    model = _load_model_safely(run_dir / "model.keras")
+    expected_shape = info["model"]["input_shape"]
+    if list(model.inputs[0].shape[1:]) != expected_shape or count_params(model) != info["model"]["trainable_params"]:
+        raise RunError(f"model.keras in {run_dir} does not match run.json (input shape or parameter count): retrain the run.")
+    gradients = load_gradient_log(run_dir / "gradients.npz")
+    if gradients and len({len(v) for v in gradients.values()}) != 1:
+        raise RunError(f"gradients.npz in {run_dir} has arrays of different lengths: the run is damaged; retrain it.")
+    history = pd.read_csv(run_dir / "history.csv", index_col="epoch")
+    predictions_path = run_dir / "predictions.csv"
+    predictions = pd.read_csv(predictions_path) if predictions_path.is_file() else None
+    return Run(
+        path=run_dir,
+        model=model,
+        config=info.get("config", {}),
+        metrics=info.get("metrics", {}),
+        preprocessing=info.get("preprocessing", {}),
+        history=history,
+        gradients=gradients,
+        predictions=predictions,
+        info=info,
+    )
+
+
+def _load_model_safely(path: Path) -> keras.Model:
+    if not zipfile.is_zipfile(path):
+        raise RunError(f"{path} is not a Keras archive (truncated or corrupt): retrain the run.")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else exc.__class__.__name__
+        raise RunError(f"{path} could not be loaded safely ({reason}): it may need custom code or be damaged; retrain the run.") from exc

@@ -1,0 +1,112 @@
+"""Run a chain model with its recurrent layers unrolled step by step through their own cells.
+
+Each hidden state h_t gets a zero "probe" added to it; the gradient of the loss with respect to
+that probe is exactly dL/dh_t (through every later step and layer). TensorFlow backend only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import tensorflow as tf
+
+RECURRENT_TYPES = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
+
+
+@dataclass
+class UnrolledPass:
+    """What one unrolled forward pass produced."""
+
+    prediction: tf.Tensor
+    hidden: dict[str, tf.Tensor] = field(default_factory=dict)  # layer name -> (batch, T, units)
+    gates: dict[str, dict[str, tf.Tensor]] = field(default_factory=dict)  # lstm name -> gate -> (T,)
+
+
+def chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's layers in call order, without the InputLayer."""
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [layer for layer in chain_layers(model) if isinstance(layer, RECURRENT_TYPES)]
+
+
+def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
+    """Unroll `layer.cell` over `inputs` (batch, T, features) in inference mode.
+
+    Args:
+        probe: None or a (T, batch, units) tensor added to h_t before it is passed on.
+        with_gates: also return the mean forget/input/output activations per step (LSTM).
+
+    Returns:
+        (hidden (batch, T, units), gates dict or None)
+    """
+    if layer.go_backwards or getattr(layer, "stateful", False):
+        raise ValueError(f"Layer {layer.name!r} runs backwards or statefully; only forward, stateless layers can be unrolled.")
+    cell = layer.cell
+    inputs = tf.convert_to_tensor(inputs)
+    steps = inputs.shape[1]
+    batch = tf.shape(inputs)[0]
+    time_major = tf.transpose(inputs, [1, 0, 2])
+    states = [tf.cast(s, inputs.dtype) for s in cell.get_initial_state(batch_size=batch)]
+    want_gates = with_gates and isinstance(layer, keras.layers.LSTM)
+
+    def step(t, states, hidden_ta, gate_ta):
+        x_t = time_major[t]
+        if want_gates:
+            gate_ta = gate_ta.write(t, lstm_gate_means(cell, x_t, states[0]))
+        h_t, new_states = cell.call(x_t, states, training=False)
+        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+        if probe is not None:
+            h_t = h_t + probe[t]
+            new_states[0] = h_t  # the probed h is what the next step sees
+        return t + 1, new_states, hidden_ta.write(t, h_t), gate_ta
+
+    hidden_ta = tf.TensorArray(inputs.dtype, size=steps)
+    gate_ta = tf.TensorArray(inputs.dtype, size=steps if want_gates else 0, element_shape=(3,))
+    _, _, hidden_ta, gate_ta = tf.while_loop(
+        lambda t, *_: t < steps, step, (tf.constant(0), states, hidden_ta, gate_ta), parallel_iterations=1
+    )
+    hidden = tf.transpose(hidden_ta.stack(), [1, 0, 2])
+    if not want_gates:
+        return hidden, None
+    means = gate_ta.stack()  # (T, 3)
+    return hidden, {"forget": means[:, 0], "input": means[:, 1], "output": means[:, 2]}
+
+
+def lstm_gate_means(cell, x_t, h_prev):
+    """Mean forget, input and output gate activations at one step (Keras gate order i, f, c, o)."""
+    z = tf.matmul(x_t, cell.kernel) + tf.matmul(h_prev, cell.recurrent_kernel)
+    if cell.use_bias:
+        z = z + cell.bias
+    i, f, _, o = tf.split(z, 4, axis=-1)
+    act = cell.recurrent_activation
+    return tf.stack([tf.reduce_mean(act(f)), tf.reduce_mean(act(i)), tf.reduce_mean(act(o))])
+
+
+def unrolled_forward(model, x, probes: dict | None = None, input_probe=None, with_gates: bool = False) -> UnrolledPass:
+    """Call the chain model layer by layer, unrolling each recurrent layer.
+
+    `probes` maps a recurrent layer's name to its (T, batch, units) probe; `input_probe`
+    (batch, T, features) is added to the sequence entering the first recurrent layer, so its
+    gradient is dL/dx_t.
+    """
+    probes = probes or {}
+    result = UnrolledPass(prediction=None)
+    value = tf.convert_to_tensor(x)
+    seen_recurrent = False
+    for layer in chain_layers(model):
+        if isinstance(layer, RECURRENT_TYPES):
+            if not seen_recurrent and input_probe is not None:
+                value = value + input_probe
+            seen_recurrent = True
+            hidden, gates = unroll_layer(layer, value, probes.get(layer.name), with_gates)
+            result.hidden[layer.name] = hidden
+            if gates is not None:
+                result.gates[layer.name] = gates
+            value = hidden if layer.return_sequences else hidden[:, -1]
+        else:
+            value = layer(value, training=False)
+    result.prediction = value
+    return result

@@ -1,0 +1,74 @@
+"""The cell builder and the unrolled cells that the GradientLogger relies on."""
+
+import keras
+import numpy as np
+import pytest
+
+from models import CELLS, build_model, count_params, unroll_layer, unrolled_forward
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("layers", [1, 2])
+def test_unrolled_cell_reproduces_the_layers_own_output(cell, layers):
+    x = np.random.default_rng(0).normal(size=(6, 15, 3)).astype("float32")
+    model = build_model(cell, (15, 3), units=7, layers=layers, seed=1)
+    value = x
+    for layer in model.layers[:layers]:
+        ours, _ = unroll_layer(layer, value)
+        theirs = layer(value, training=False).numpy()
+        ours = ours.numpy() if layer.return_sequences else ours.numpy()[:, -1]
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        value = theirs
+    np.testing.assert_allclose(unrolled_forward(model, x).prediction.numpy(), model(x).numpy(), atol=1e-5)
+
+
+def test_lstm_gates_match_the_cells_own_state_update():
+    x = np.random.default_rng(2).normal(size=(4, 5, 2)).astype("float32")
+    model = build_model("lstm", (5, 2), units=3, forget_bias=2.0)
+    layer = model.layers[0]
+    _, gates = unroll_layer(layer, x, with_gates=True)
+    # At t=0 h is zero, so the forget gate is sigmoid(x W_f + b_f): compute it independently.
+    kernel, _, bias = (w.numpy() for w in layer.cell.weights)
+    pre = x[:, 0] @ kernel[:, 3:6] + bias[3:6]
+    assert gates["forget"].numpy()[0] == pytest.approx((1 / (1 + np.exp(-pre))).mean(), rel=1e-5)
+    np.testing.assert_allclose(bias[3:6], 2.0)  # the forget-gate bias option
+
+
+def test_builder_options_reach_the_layers():
+    model = build_model("simple_rnn", (10, 2), units=8, layers=2, gain=0.5, clipnorm=1.0, learning_rate=0.01)
+    recurrent = model.layers[0].cell.recurrent_kernel.numpy()
+    np.testing.assert_allclose(np.linalg.svd(recurrent, compute_uv=False), 0.5, rtol=1e-4)  # orthogonal x gain
+    assert model.optimizer.clipnorm == 1.0
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    assert [layer.name for layer in model.layers] == ["simple_rnn_1", "simple_rnn_2", "head"]
+
+
+def test_parameter_counts_follow_the_cell_equations():
+    units, features = 8, 3
+    simple = units * (features + units + 1)
+    for cell, gates in (("simple_rnn", 1), ("lstm", 4)):
+        model = build_model(cell, (10, features), units=units)
+        assert count_params(model) == gates * simple + units + 1  # + the Dense(1) head
+    gru = build_model("gru", (10, features), units=units)
+    assert count_params(gru) == 3 * units * (features + units + 2) + units + 1  # reset_after: two biases
+
+
+def test_same_seed_same_weights_and_classifier_head():
+    a = build_model("gru", (12,), vocab_size=20, n_classes=20, seed=3)
+    b = build_model("gru", (12,), vocab_size=20, n_classes=20, seed=3)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    probs = a(np.zeros((2, 12), dtype="int32")).numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_cell_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="simple_rnn, lstm, gru"):
+        build_model("transformer", (10, 1))
+
+
+def test_backwards_layers_are_refused():
+    layer = keras.layers.SimpleRNN(3, go_backwards=True)
+    layer.build((None, 4, 2))
+    with pytest.raises(ValueError, match="backwards"):
+        unroll_layer(layer, np.zeros((1, 4, 2), "float32"))

@@ -1,0 +1,123 @@
+"""GradientLogger against theory: a linear RNN with W_h = a*I has ||dL/dh_t|| ~ a^(T-t)."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from data import adding_problem
+from models import GradientLogger, build_model, decay_factor, gradient_horizon, load_gradient_log
+
+T = 30
+
+
+def linear_rnn(a: float, units: int = 4, features: int = 3) -> keras.Model:
+    model = keras.Sequential(
+        [keras.Input((T, features)), keras.layers.SimpleRNN(units, activation=None, name="rnn"), keras.layers.Dense(1, name="head")]
+    )
+    model.compile(loss="mse", optimizer="sgd")
+    model.get_layer("rnn").cell.recurrent_kernel.assign(a * np.eye(units, dtype="float32"))
+    return model
+
+
+def probe_batch(features: int = 3, batch: int = 8):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(batch, T, features)).astype("float32"), rng.normal(size=(batch, 1)).astype("float32")
+
+
+def record_once(model, x, y) -> dict:
+    logger = GradientLogger(x, y)
+    logger.set_model(model)
+    logger.on_train_begin()
+    logger.record()
+    return logger.log
+
+
+@pytest.mark.parametrize("a", [0.5, 0.9, 1.1])
+def test_linear_rnn_gradient_follows_a_to_the_distance(a):
+    log = record_once(linear_rnn(a), *probe_batch())
+    norms = log["h_grad_norm/rnn"][0]
+    theory = a ** (T - 1 - np.arange(T))  # relative to the last step
+    np.testing.assert_allclose(norms / norms[-1], theory, rtol=1e-3)
+    assert log["decay/rnn"][0] == pytest.approx(a, rel=1e-3)
+
+
+@pytest.mark.parametrize("a", [0.5, 0.7, 0.9, 1.1])
+def test_horizon_of_the_linear_rnn_matches_the_closed_form(a):
+    log = record_once(linear_rnn(a), *probe_batch())
+    closed_form = T - 1 if a >= 1 else min(T - 1, math.floor(math.log(1e-2) / math.log(a)))
+    assert log["horizon/rnn"][0] == closed_form
+
+
+def test_last_step_gradient_agrees_with_finite_differences():
+    """dL/dh_T through the Dense head, estimated by central differences in float64."""
+    model = linear_rnn(0.8, units=5)
+    x, y = probe_batch()
+    log = record_once(model, x, y)
+    h_last = model.get_layer("rnn")(x).numpy().astype(np.float64)  # the layer's own output
+    kernel, bias = (w.numpy().astype(np.float64) for w in model.get_layer("head").weights)
+
+    def loss(h):
+        return np.mean((h @ kernel + bias - y) ** 2)
+
+    step = 1e-6
+    grad = np.zeros_like(h_last)
+    for index in np.ndindex(h_last.shape):
+        bump = np.zeros_like(h_last)
+        bump[index] = step
+        grad[index] = (loss(h_last + bump) - loss(h_last - bump)) / (2 * step)
+    assert log["h_grad_norm/rnn"][0][-1] == pytest.approx(np.linalg.norm(grad), rel=1e-4)
+
+
+def test_input_gradient_and_weight_norms_are_consistent():
+    model = linear_rnn(0.9)
+    log = record_once(model, *probe_batch())
+    # dL/dx_t = W_x^T dL/dh_t with W_h = a*I: the input gradient decays with the same factor.
+    x_norms = log["x_grad_norm"][0]
+    assert decay_factor(x_norms) == pytest.approx(0.9, rel=1e-3)
+    weights = [v for k, v in log.items() if k.startswith("weight_grad_norm/")]
+    assert len(weights) == 5  # kernel, recurrent_kernel, bias, head kernel, head bias
+    global_norm = np.sqrt(sum(w[0] ** 2 for w in weights))
+    assert log["global_grad_norm"][0] == pytest.approx(global_norm, rel=1e-5)
+
+
+def test_logger_in_a_plain_fit_records_on_cadence_and_saves(tmp_path):
+    x, y = adding_problem(256, 20, seed=0)
+    model = build_model("lstm", (20, 2), units=8, layers=2)
+    logger = GradientLogger(x[:32], y[:32], every_n_batches=4, tensorboard_dir=str(tmp_path / "tb"))
+    model.fit(x, y, batch_size=32, epochs=2, callbacks=[logger], verbose=0)
+    log = logger.log
+    # 8 batches per epoch: records at batches 4 and 8 (the epoch end reuses 8), twice.
+    assert list(log["step"]) == [4, 8, 12, 16] and list(log["epoch"]) == [0, 0, 1, 1]
+    assert log["h_grad_norm/lstm_1"].shape == (4, 20) and log["h_grad_norm/lstm_2"].shape == (4, 20)
+    forget = log["gate_mean/lstm_2/forget"]
+    assert forget.shape == (4, 20) and ((forget > 0) & (forget < 1)).all()
+    assert np.isfinite(log["loss"]).all()
+    loaded = load_gradient_log(logger.save(tmp_path / "gradients.npz"))
+    assert loaded.keys() == log.keys()
+    np.testing.assert_array_equal(loaded["h_grad_norm/lstm_1"], log["h_grad_norm/lstm_1"])
+    assert any((tmp_path / "tb").iterdir())  # TensorBoard event file written
+
+
+def test_horizon_and_decay_helpers_on_known_profiles():
+    assert gradient_horizon(np.array([1e-5, 1e-3, 0.5, 1.0])) == 1  # 1 step back holds 0.5; 2 back falls to 1e-3
+    assert gradient_horizon(np.ones(10)) == 9
+    assert decay_factor(0.7 ** np.arange(20)[::-1]) == pytest.approx(0.7)
+
+
+def test_bad_probe_and_model_get_one_sentence():
+    x, y = adding_problem(8, 20)
+    model = build_model("gru", (20, 2), units=4)
+    logger = GradientLogger(x[:, :10], y)
+    logger.set_model(model)
+    with pytest.raises(ValueError, match=r"probe batch has shape \(10, 2\).*expects \(20, 2\)"):
+        logger.on_train_begin()
+    dense = keras.Sequential([keras.Input((20, 2)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    dense.compile(loss="mse")
+    logger = GradientLogger(x, y)
+    logger.set_model(dense)
+    with pytest.raises(ValueError, match="no SimpleRNN, LSTM or GRU"):
+        logger.on_train_begin()
+    with pytest.raises(ValueError, match="as many targets"):
+        GradientLogger(x, y[:3])
