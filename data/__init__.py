@@ -8,7 +8,7 @@ from data.errors import DataError
 from data.prices import default_cache_dir, list_bundled_tickers, load_prices, read_price_csv, validate_prices
 from data.scaling import fit_scaler, scaler_from_json, scaler_to_json
 from data.synthetic import ADDING_BASELINE_MSE, adding_problem
-from data.targets import TARGETS, log_returns, returns_to_prices
+from data.targets import TARGETS, log_returns, returns_to_prices, stock_series
 from data.windows import (
     ChronologicalSplit,
     chronological_split,
@@ -39,6 +39,7 @@ __all__ = [
     "scaler_from_json",
     "scaler_to_json",
     "sliding_windows",
+    "stock_series",
     "validate_prices",
     "walk_forward_folds",
     "window_count",

@@ -56,7 +56,10 @@ def build_model(
     if vocab_size is not None:
         stack.append(
             keras.layers.Embedding(
-                vocab_size, embedding_dim, name="embedding", embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed)
+                vocab_size,
+                embedding_dim,
+                name="embedding",
+                embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
             )
         )
     for index in range(layers):
@@ -72,12 +75,17 @@ def build_model(
             )
         )
     if n_classes is None:
-        stack.append(keras.layers.Dense(1, name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7)))
+        stack.append(
+            keras.layers.Dense(1, name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7))
+        )
         loss = "mse"
     else:
         stack.append(
             keras.layers.Dense(
-                n_classes, activation="softmax", name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7)
+                n_classes,
+                activation="softmax",
+                name="head",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
             )
         )
         loss = "sparse_categorical_crossentropy"

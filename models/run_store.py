@@ -13,7 +13,7 @@ import shutil
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -99,7 +99,7 @@ def save_run(
         files = sorted(p.name for p in tmp.iterdir())
         info = {
             "format": RUN_FORMAT,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config,
             "metrics": metrics or {},
             "preprocessing": preprocessing or {},
@@ -168,13 +168,17 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
         if not path.is_file():
             raise RunError(f"{run_dir} lacks {name}, which run.json lists: the run is incomplete; retrain it.")
         if _sha256(path) != digest:
-            raise RunError(f"{name} in {run_dir} changed since the run was saved (checksum mismatch): refusing to load it; retrain the run.")
+            raise RunError(
+                f"{name} in {run_dir} changed since the run was saved (checksum mismatch): refusing to load it; retrain the run."
+            )
     if "model.keras" not in info.get("files", {}):
         raise RunError(f"run.json in {run_dir} lists no model.keras: the run is damaged; retrain it.")
     model = _load_model_safely(run_dir / "model.keras")
     expected_shape = info["model"]["input_shape"]
     if list(model.inputs[0].shape[1:]) != expected_shape or count_params(model) != info["model"]["trainable_params"]:
-        raise RunError(f"model.keras in {run_dir} does not match run.json (input shape or parameter count): retrain the run.")
+        raise RunError(
+            f"model.keras in {run_dir} does not match run.json (input shape or parameter count): retrain the run."
+        )
     gradients = load_gradient_log(run_dir / "gradients.npz")
     if gradients and len({len(v) for v in gradients.values()}) != 1:
         raise RunError(f"gradients.npz in {run_dir} has arrays of different lengths: the run is damaged; retrain it.")
@@ -201,4 +205,6 @@ def _load_model_safely(path: Path) -> keras.Model:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives
         reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else exc.__class__.__name__
-        raise RunError(f"{path} could not be loaded safely ({reason}): it may need custom code or be damaged; retrain the run.") from exc
+        raise RunError(
+            f"{path} could not be loaded safely ({reason}): it may need custom code or be damaged; retrain the run."
+        ) from exc

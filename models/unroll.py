@@ -43,7 +43,9 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
         (hidden (batch, T, units), gates dict or None)
     """
     if layer.go_backwards or getattr(layer, "stateful", False):
-        raise ValueError(f"Layer {layer.name!r} runs backwards or statefully; only forward, stateless layers can be unrolled.")
+        raise ValueError(
+            f"Layer {layer.name!r} runs backwards or statefully; only forward, stateless layers can be unrolled."
+        )
     cell = layer.cell
     inputs = tf.convert_to_tensor(inputs)
     steps = inputs.shape[1]
@@ -66,7 +68,11 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
     hidden_ta = tf.TensorArray(inputs.dtype, size=steps)
     gate_ta = tf.TensorArray(inputs.dtype, size=steps if want_gates else 0, element_shape=(3,))
     _, _, hidden_ta, gate_ta = tf.while_loop(
-        lambda t, *_: t < steps, step, (tf.constant(0), states, hidden_ta, gate_ta), parallel_iterations=1
+        lambda t, *_: t < steps,
+        step,
+        (tf.constant(0), states, hidden_ta, gate_ta),
+        parallel_iterations=1,
+        maximum_iterations=steps,
     )
     hidden = tf.transpose(hidden_ta.stack(), [1, 0, 2])
     if not want_gates:

@@ -14,7 +14,11 @@ T = 30
 
 def linear_rnn(a: float, units: int = 4, features: int = 3) -> keras.Model:
     model = keras.Sequential(
-        [keras.Input((T, features)), keras.layers.SimpleRNN(units, activation=None, name="rnn"), keras.layers.Dense(1, name="head")]
+        [
+            keras.Input((T, features)),
+            keras.layers.SimpleRNN(units, activation=None, name="rnn"),
+            keras.layers.Dense(1, name="head"),
+        ]
     )
     model.compile(loss="mse", optimizer="sgd")
     model.get_layer("rnn").cell.recurrent_kernel.assign(a * np.eye(units, dtype="float32"))

@@ -1,0 +1,4 @@
+"""Pipelines: train cells side by side, evaluate against baselines, sweep, predict.
+
+Each module with a `main` is a command: `python -m pipelines.<name> --help`.
+"""

@@ -1,0 +1,63 @@
+"""Honest evaluation: forecast metrics in price units against naive baselines, bits per
+character against a unigram model, and adding-problem MSE against predicting the mean.
+
+Baselines follow the estimator shape (fit, predict) so one loop scores cells and baselines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
+
+from data import ADDING_BASELINE_MSE
+
+SOLVED_MSE = 0.01  # the adding problem counts as solved below this test MSE
+
+
+def forecast_metrics(actual, predicted, previous_close) -> dict[str, float]:
+    """MAE, RMSE, MAPE (%) in price units; MASE scaled by the naive forecast (previous close) on
+    the same days; directional accuracy (share of days the predicted move has the actual's sign)."""
+    actual, predicted, previous = (np.asarray(a, dtype=float) for a in (actual, predicted, previous_close))
+    naive_mae = mean_absolute_error(actual, previous)
+    mae = mean_absolute_error(actual, predicted)
+    predicted_move, actual_move = np.sign(predicted - previous), np.sign(actual - previous)
+    moved = predicted_move != 0  # the naive forecast predicts no move: direction undefined
+    return {
+        "mae": float(mae),
+        "rmse": float(np.sqrt(mean_squared_error(actual, predicted))),
+        "mape": float(100 * mean_absolute_percentage_error(actual, predicted)),
+        "mase": float(mae / naive_mae) if naive_mae > 0 else float("nan"),
+        "directional_accuracy": float(np.mean(predicted_move[moved] == actual_move[moved]))
+        if moved.any()
+        else float("nan"),
+    }
+
+
+class RidgeBaseline:
+    """A linear model on the same scaled windows the cells see (flattened)."""
+
+    def fit(self, x, y):
+        self.model_ = Ridge(alpha=1.0).fit(np.asarray(x).reshape(len(x), -1), np.ravel(y))
+        return self
+
+    def predict(self, x):
+        return self.model_.predict(np.asarray(x).reshape(len(x), -1))
+
+
+def bits_per_char(probabilities: np.ndarray, targets: np.ndarray) -> float:
+    """Mean -log2 p(next character) over the windows."""
+    picked = probabilities[np.arange(len(targets)), np.ravel(targets).astype(int)]
+    return float(-np.mean(np.log2(np.maximum(picked, 1e-12))))
+
+
+def unigram_bits_per_char(train_ids: np.ndarray, targets: np.ndarray, vocab_size: int) -> float:
+    """The baseline that knows letter frequencies but no context (add-one smoothed)."""
+    counts = np.bincount(train_ids, minlength=vocab_size) + 1.0
+    probs = counts / counts.sum()
+    return float(-np.mean(np.log2(probs[np.ravel(targets).astype(int)])))
+
+
+def adding_metrics(y_true, y_pred) -> dict[str, float | bool]:
+    mse = float(mean_squared_error(np.ravel(y_true), np.ravel(y_pred)))
+    return {"test_mse": mse, "baseline_mse": ADDING_BASELINE_MSE, "solved": mse < SOLVED_MSE}
