@@ -252,7 +252,9 @@ def _format(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
-        return "—" if np.isnan(value) else f"{value:.4g}"
+        if np.isnan(value):
+            return "—"
+        return f"{int(value)}" if float(value).is_integer() and abs(value) < 1e9 else f"{value:.4g}"
     return str(value)
 
 
