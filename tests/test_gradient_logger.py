@@ -125,3 +125,26 @@ def test_bad_probe_and_model_get_one_sentence():
         logger.on_train_begin()
     with pytest.raises(ValueError, match="as many targets"):
         GradientLogger(x, y[:3])
+
+
+def test_functional_model_with_a_skip_connection_is_refused():
+    x, y = adding_problem(8, 20)
+    inputs = keras.Input((20, 2))
+    hidden = keras.layers.SimpleRNN(4, return_sequences=True, name="rnn")(inputs)
+    merged = keras.layers.Concatenate()([hidden, inputs])  # not a chain: the input skips the RNN
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(merged))
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="mse")
+    logger = GradientLogger(x, y)
+    logger.set_model(model)
+    with pytest.raises(ValueError, match="not a single chain"):
+        logger.on_train_begin()
+
+
+def test_functional_chain_is_accepted():
+    x, y = adding_problem(8, 20)
+    inputs = keras.Input((20, 2))
+    outputs = keras.layers.Dense(1)(keras.layers.GRU(4, name="gru")(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="mse")
+    assert record_once(model, x, y)["h_grad_norm/gru"].shape == (1, 20)
