@@ -32,7 +32,9 @@ def sweep(
     for index, (value, seed) in enumerate((v, s) for v in values for s in seeds):
         label = f"{over}={value} seed={seed}"
         trial = replace(config, **{over: value}, seed=seed, name=f"{base}/{over}-{value}-seed{seed}")
-        sub_report = None if report is None else (lambda f, m, i=index, tag=label: report((i + f) / total, f"{tag}: {m}"))
+        sub_report = (
+            None if report is None else (lambda f, m, i=index, tag=label: report((i + f) / total, f"{tag}: {m}"))
+        )
         result = run_experiment(trial, overwrite=overwrite, progress=progress, report=sub_report)
         for cell in config.cells:
             metrics = result.table.set_index("model").loc[cell].to_dict()
