@@ -40,6 +40,8 @@ def add_config_options(parser: argparse.ArgumentParser, config_class, exclude: t
             continue
         hint = hints[spec.name]
         kwargs: dict = {"dest": spec.name, "default": argparse.SUPPRESS, "help": describe(spec)}
+        if "choices" in spec.metadata:
+            kwargs["choices"] = spec.metadata["choices"]
         if typing.get_origin(hint) is list:
             kwargs.update(nargs="+", metavar=spec.name.upper())
         elif isinstance(hint, types.UnionType):
@@ -52,7 +54,8 @@ def add_config_options(parser: argparse.ArgumentParser, config_class, exclude: t
 def describe(spec) -> str:
     default = spec.default_factory() if callable(getattr(spec, "default_factory", None)) else spec.default
     shown = " ".join(default) if isinstance(default, list) else default
-    return f"{spec.metadata['help']} (default: {shown})"
+    text = spec.metadata["help"] if "default" in spec.metadata["help"] else f"{spec.metadata['help']} (default: {shown})"
+    return text.replace("%", "%%")  # argparse formats help with %
 
 
 def run_command(main: Callable[[], int | None]) -> typing.NoReturn:

@@ -29,7 +29,7 @@ class TrainConfig:
     gain: float = option(1.0, "orthogonal recurrent-initializer gain: <1 vanishing, >1 exploding")
     dropout: float = option(0.0, "input dropout of each recurrent layer")
     seed: int = option(0, "seed for weights, data order and generated data")
-    log_every: int = option(50, "GradientLogger cadence in training batches")
+    log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
     probe_size: int = option(64, "validation windows in the gradient probe batch")
     name: str | None = option(None, "experiment folder name (default: derived from the task)")
     out: str = option("runs", "folder that holds the experiments")
@@ -53,7 +53,7 @@ class StockConfig(TrainConfig):
     end: str | None = option(None, "last date, YYYY-MM-DD")
     lookback: int = option(60, "trading days per input window")
     horizon: int = option(1, "forecast this many trading days ahead")
-    target: str = option("return", "return (log return, reported in price units) or price")
+    target: str = option("return", "return (log return, reported in price units) or price", choices=["return", "price"])
     folds: int = option(0, "walk-forward folds evaluated besides the test split (0: none)")
 
     def default_name(self) -> str:

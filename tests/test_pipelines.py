@@ -182,3 +182,10 @@ def test_existing_run_is_left_alone_without_overwrite(runs):
 def test_predict_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = cli("pipelines.predict", str(tmp_path))
     assert result.returncode == 2 and "no run.json" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("module", ["pipelines.train", "pipelines.sweep", "pipelines.predict", "pipelines.defaults"])
+def test_every_command_has_help(module):
+    result = cli(module, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m " + module)
