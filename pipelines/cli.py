@@ -54,7 +54,9 @@ def add_config_options(parser: argparse.ArgumentParser, config_class, exclude: t
 def describe(spec) -> str:
     default = spec.default_factory() if callable(getattr(spec, "default_factory", None)) else spec.default
     shown = " ".join(default) if isinstance(default, list) else default
-    text = spec.metadata["help"] if "default" in spec.metadata["help"] else f"{spec.metadata['help']} (default: {shown})"
+    text = (
+        spec.metadata["help"] if "default" in spec.metadata["help"] else f"{spec.metadata['help']} (default: {shown})"
+    )
     return text.replace("%", "%%")  # argparse formats help with %
 
 
