@@ -44,7 +44,7 @@ def sweep(
 
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
     """Mean and spread over seeds of the headline metric, the gradient horizon and the largest gradient norm."""
-    grouped = trials.groupby([over, "cell"], sort=False)
+    grouped = trials.groupby([over, "cell"], sort=False, dropna=False)  # clipnorm "none" is NaN: keep it
     return grouped.agg(
         **{
             f"{headline}_mean": (headline, "mean"),

@@ -189,3 +189,23 @@ def test_every_command_has_help(module):
     result = cli(module, "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: python -m " + module)
+
+
+def test_sweep_summary_keeps_the_no_clipping_row():
+    from pipelines.sweep import summarise
+
+    trials = pd.DataFrame(
+        {
+            "clipnorm": [None, None, 1.0, 1.0],
+            "seed": [0, 1, 0, 1],
+            "cell": ["simple_rnn"] * 4,
+            "test_mse": [0.2, 0.4, 0.1, 0.3],
+            "gradient_horizon": [5, 7, 9, 11],
+            "gradient_decay": [0.5, 0.7, 0.9, 1.1],
+            "max_global_grad_norm": [10.0, 50.0, 3.0, 4.0],
+        }
+    )
+    table = summarise(trials, "clipnorm", "test_mse")
+    assert len(table) == 2 and np.isnan(table.loc[0, "clipnorm"])
+    assert table.loc[0, "test_mse_mean"] == pytest.approx(0.3) and table.loc[0, "max_grad_norm"] == 50.0
+    assert table.loc[1, "horizon_mean"] == 10 and table.loc[1, "seeds"] == 2
