@@ -1,19 +1,30 @@
-"""The dashboard, driven by Streamlit's AppTest: every page renders without an exception."""
+"""The dashboard, driven by Streamlit's AppTest: pages render what the data and runs hold."""
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from pipelines.config import AddingConfig
+from pipelines.train import run_experiment
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def run_app() -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=60)
-    return app.run()
+def data_explorer_page():
+    from dashboard import data_explorer
+
+    data_explorer.render()
+
+
+def gradient_flow_page():
+    from dashboard import gradient_flow
+
+    gradient_flow.render()
 
 
 def test_data_explorer_shows_prices_corpus_and_adding_problem():
-    app = run_app()
+    app = AppTest.from_function(data_explorer_page, default_timeout=60).run()
     assert not app.exception
     assert app.title[0].value == "Data explorer"
     markdown = " ".join(m.value for m in app.markdown)
@@ -24,8 +35,51 @@ def test_data_explorer_shows_prices_corpus_and_adding_problem():
 
 
 def test_data_explorer_switches_ticker():
-    app = run_app()
+    app = AppTest.from_function(data_explorer_page, default_timeout=60).run()
     app.selectbox[0].select("FB").run()
     assert not app.exception
     markdown = " ".join(m.value for m in app.markdown)
     assert "**FB**: 196 trading days" in markdown
+
+
+def test_app_without_runs_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception
+    assert app.title[0].value == "Gradient flow"
+    assert "make train-defaults" in app.info[0].value
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    run_experiment(
+        AddingConfig(length=10, samples=300, epochs=1, units=4, batch_size=32, log_every=3, probe_size=8, out=str(out))
+    )
+    return out
+
+
+def test_gradient_flow_shows_table_heatmaps_and_horizons(tiny_runs, monkeypatch):
+    monkeypatch.setenv("VGL_RUNS_DIR", str(tiny_runs))
+    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
+    assert not app.exception
+    assert app.selectbox[0].value == "adding-T10"
+    table = app.dataframe[0].value
+    assert list(table["model"]) == ["simple_rnn", "lstm", "predict-the-mean"]
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    spec = str(charts[0].proto.spec)
+    assert "heatmap" in spec and "simple_rnn" in spec and "lstm" in spec
+    assert any("forget gate" in m.value for m in app.markdown)
+
+
+def test_gradient_flow_reports_a_damaged_experiment(tiny_runs, tmp_path, monkeypatch):
+    broken = tmp_path / "runs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "comparison.csv").write_text("model\nlstm\n")
+    (broken / "lstm").mkdir()
+    (broken / "lstm" / "run.json").write_text("{not json")
+    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
+    assert not app.exception
+    assert "not valid JSON" in app.error[0].value
