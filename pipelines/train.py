@@ -12,11 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
+from rich.console import Console
+from rich.table import Table
 
+from data import walk_forward_folds
+from models import CELLS, GradientLogger, RunError, build_model, count_params, save_run
+from models.inference import generate, scaled_to_prices
 from pipelines.cli import OneLineParser, add_config_options, run_command
 from pipelines.config import CONFIGS, StockConfig, TextConfig, TrainConfig, config_from_dict
+from pipelines.evaluate import (
+    ADDING_BASELINE_MSE,
+    RidgeBaseline,
+    adding_metrics,
+    bits_per_char,
+    forecast_metrics,
+    unigram_bits_per_char,
+)
+from pipelines.progress import FitProgress, make_progress
+from pipelines.tasks import prepare
 
 
 @dataclass
@@ -38,12 +55,6 @@ def run_experiment(
 
     All validation (data, options, existing runs) happens before anything is written.
     """
-    import keras
-    import tensorflow as tf
-
-    from models import CELLS, RunError
-    from pipelines.tasks import prepare
-
     unknown = [cell for cell in config.cells if cell not in CELLS]
     if unknown or not config.cells:
         raise ValueError(f"Unknown cell {', '.join(unknown) or '(none given)'}: choose from {', '.join(CELLS)}.")
@@ -83,11 +94,6 @@ def _scaled_report(report, index, count):
 
 
 def train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite, resume, progress, report) -> dict:
-    import keras
-
-    from models import GradientLogger, build_model, count_params, save_run
-    from pipelines.progress import FitProgress
-
     model = build_model(
         cell, prepared.input_shape, units=config.units, layers=config.layers, dropout=config.dropout, gain=config.gain,
         clipnorm=config.clipnorm, learning_rate=config.learning_rate, seed=config.seed, **prepared.model_kwargs,
@@ -130,13 +136,9 @@ def train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite,
 
 def baselines(config, prepared) -> dict[str, dict]:
     """The rows every cell is compared with, computed once per experiment."""
-    from pipelines.evaluate import ADDING_BASELINE_MSE, RidgeBaseline, forecast_metrics, unigram_bits_per_char
-
     if isinstance(config, StockConfig):
         test = prepared.context["test"]
         ridge = RidgeBaseline().fit(prepared.x_train, prepared.y_train)
-        from models.inference import scaled_to_prices
-
         ridge_prices = scaled_to_prices(ridge.predict(prepared.x_test), test["previous_close"], prepared.preprocessing)
         prepared.context["baseline_predictions"] = {"naive": test["previous_close"], "ridge": ridge_prices}
         return {
@@ -156,9 +158,6 @@ def baselines(config, prepared) -> dict[str, dict]:
 
 def evaluate_cell(config, prepared, model, cell, baseline_rows) -> tuple[dict, pd.DataFrame | None, dict]:
     """Metrics on the held-back test split, the predictions table, and extras for run.json."""
-    from models.inference import generate, scaled_to_prices
-    from pipelines.evaluate import adding_metrics, bits_per_char, forecast_metrics
-
     predicted = model.predict(prepared.x_test, verbose=0, batch_size=1024)
     if isinstance(config, StockConfig):
         test = prepared.context["test"]
@@ -191,13 +190,6 @@ def walk_forward(config: StockConfig, prepared) -> pd.DataFrame:
     Each fold refits a fresh model on the fold's earlier windows only (scaling stays the
     training-split scaling of the main run, fitted on the oldest data).
     """
-    import keras
-
-    from data import walk_forward_folds
-    from models import build_model
-    from models.inference import scaled_to_prices
-    from pipelines.evaluate import RidgeBaseline, forecast_metrics
-
     X, y, target_day = prepared.context["all_windows"]
     close = prepared.context["close"]
     folds = walk_forward_folds(len(X), config.folds, config.lookback, config.horizon)
@@ -234,9 +226,6 @@ def _write_table(path: Path, table: pd.DataFrame) -> None:
 
 
 def print_table(table: pd.DataFrame, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     shown = Table(title=title)
     for column in table.columns:
         shown.add_column(str(column), justify="left" if column == "model" else "right")
@@ -307,8 +296,6 @@ def main() -> int:
     if args.quiet:
         result = run_experiment(config, overwrite=args.overwrite, resume=args.resume)
     else:
-        from pipelines.progress import make_progress
-
         with make_progress() as progress:
             result = run_experiment(config, overwrite=args.overwrite, resume=args.resume, progress=progress)
     print_table(result.table, f"{config.experiment_name()}: held-back test split")
