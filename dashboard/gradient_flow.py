@@ -110,7 +110,9 @@ def render() -> None:
     )
     st.plotly_chart(heatmaps(logs, layer_of))
     st.plotly_chart(final_profiles(logs, layer_of))
-    horizons = pd.DataFrame({cell: log[f"horizon/{layer_of(cell)}"] for cell, log in logs.items() if len(log["step"])})
+    # Cells share data, batch size and cadence, so their records fall on the same training batches.
+    steps = pd.Index(next(iter(logs.values()))["step"], name="training batch")
+    horizons = pd.DataFrame({cell: log[f"horizon/{layer_of(cell)}"] for cell, log in logs.items()}, index=steps)
     st.markdown(
         "**Gradient horizon over training** (steps back before the gradient falls below 1% of its last-step value)"
     )
@@ -122,4 +124,4 @@ def render() -> None:
     }
     if forget:
         st.markdown("**LSTM forget gate over training** (mean over time steps and units)")
-        st.line_chart(pd.DataFrame(forget))
+        st.line_chart(pd.DataFrame(forget, index=steps))
