@@ -14,6 +14,24 @@ from dataclasses import fields
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probing) kept off the terminal.
+
+    Those lines bypass TF_CPP_MIN_LOG_LEVEL; silencing file descriptor 2 for the import is the
+    only switch. Python errors still surface: they are raised after stderr is restored.
+    """
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe also prints once, on first use
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one sentence (no usage dump) and exit status 2."""
 

@@ -84,7 +84,19 @@ def run_experiment(
     if isinstance(config, StockConfig) and config.folds:
         table = table.merge(walk_forward(config, prepared), on="model", how="left")
     _write_table(experiment / "comparison.csv", table)
+    if isinstance(config, StockConfig):
+        _write_table(experiment / "predictions.csv", merged_predictions(runs))
     return ExperimentResult(experiment, table, runs)
+
+
+def merged_predictions(runs: dict[str, Path]) -> pd.DataFrame:
+    """One table for the experiment: date, previous close, actual, the baselines and every cell."""
+    tables = [pd.read_csv(path / "predictions.csv") for path in runs.values()]
+    shared = ["date", "previous_close", "actual", "naive", "ridge"]
+    merged = tables[0]
+    for table in tables[1:]:
+        merged = merged.merge(table.drop(columns=shared[1:]), on="date", how="outer")
+    return merged
 
 
 def _scaled_report(report, index, count):

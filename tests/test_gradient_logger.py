@@ -148,3 +148,10 @@ def test_functional_chain_is_accepted():
     model = keras.Model(inputs, outputs)
     model.compile(loss="mse")
     assert record_once(model, x, y)["h_grad_norm/gru"].shape == (1, 20)
+
+
+def test_other_backends_get_one_sentence(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    x, y = probe_batch()
+    with pytest.raises(RuntimeError, match="needs the TensorFlow backend .*KERAS_BACKEND=tensorflow"):
+        GradientLogger(x, y)

@@ -35,6 +35,9 @@ def test_stock_run_compares_cells_with_naive_and_ridge(runs):
     assert list(run.predictions.columns) == ["date", "previous_close", "actual", "naive", "ridge", "lstm"]
     assert run.preprocessing["data"]["source"] == "bundled"
     assert (runs["stock"].path / "comparison.csv").is_file()
+    merged = pd.read_csv(runs["stock"].path / "predictions.csv")
+    assert list(merged.columns) == ["date", "previous_close", "actual", "naive", "ridge", "simple_rnn", "lstm"]
+    np.testing.assert_allclose(merged["lstm"], run.predictions["lstm"])
 
 
 def test_mae_and_mase_recomputed_from_predictions_match_run_json(runs):
