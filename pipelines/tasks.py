@@ -61,24 +61,9 @@ def prepare_stock(config: StockConfig) -> Prepared:
         raise DataError(f"--lookback and --horizon must be at least 1 (got {config.lookback} and {config.horizon}).")
     prices = load_prices(config.ticker, config.start, config.end, config.source)
     close = prices["Close"].to_numpy(dtype=float)
-    features, targets = stock_series(close, config.target, config.horizon)
     offset = 1 if config.target == "return" else 0
-    n_points = len(close) - offset
-    split = chronological_split(n_points, config.lookback, config.horizon)
-    train_end = offset + split.boundaries[0]
-    preprocessing = {
-        "kind": "stock",
-        "target": config.target,
-        "lookback": config.lookback,
-        "horizon": config.horizon,
-        # Training points only: nothing from validation or test leaks into the scaling.
-        "feature_scaler": scaler_to_json(fit_scaler(features[offset:train_end])),
-        "target_scaler": scaler_to_json(fit_scaler(targets[offset + config.horizon : train_end])),
-    }
-    inputs, _ = stock_inputs(close, preprocessing)
-    scaled_targets = scaler_from_json(preprocessing["target_scaler"]).transform(targets[offset:, None])[:, 0]
-    X, y, target_index = windows_with_targets(inputs, scaled_targets.astype("float32"), config.lookback, config.horizon)
-    target_day = target_index + offset  # index into close / prices
+    split = chronological_split(len(close) - offset, config.lookback, config.horizon)
+    preprocessing, X, y, target_day = stock_arrays(close, config, train_end=offset + split.boundaries[0])
     parts = {name: getattr(split, name) for name in ("train", "validation", "test")}
     context = {
         name: {
@@ -88,7 +73,7 @@ def prepare_stock(config: StockConfig) -> Prepared:
         }
         for name, starts in parts.items()
     }
-    context["all_windows"] = (X, y, target_day)
+    context["target_day"] = target_day
     context["close"] = close
     context["dates"] = prices.index
     data_info = {
@@ -103,6 +88,28 @@ def prepare_stock(config: StockConfig) -> Prepared:
         X[split.train], y[split.train], X[split.validation], y[split.validation], X[split.test], y[split.test],
         model_kwargs={}, preprocessing=preprocessing, data_info=data_info, context=context,
     )  # fmt: skip
+
+
+def stock_arrays(close: np.ndarray, config: StockConfig, train_end: int):
+    """Scalers fitted on close[:train_end] alone, and every window scaled with them.
+
+    Returns (preprocessing, X, y, target_day) where target_day indexes `close`. Used for the
+    main split and again for each walk-forward fold, so no fold is scaled with its future.
+    """
+    features, targets = stock_series(close, config.target, config.horizon)
+    offset = 1 if config.target == "return" else 0
+    preprocessing = {
+        "kind": "stock",
+        "target": config.target,
+        "lookback": config.lookback,
+        "horizon": config.horizon,
+        "feature_scaler": scaler_to_json(fit_scaler(features[offset:train_end])),
+        "target_scaler": scaler_to_json(fit_scaler(targets[offset + config.horizon : train_end])),
+    }
+    inputs, _ = stock_inputs(close, preprocessing)
+    scaled_targets = scaler_from_json(preprocessing["target_scaler"]).transform(targets[offset:, None])[:, 0]
+    X, y, target_index = windows_with_targets(inputs, scaled_targets.astype("float32"), config.lookback, config.horizon)
+    return preprocessing, X, y, target_index + offset
 
 
 def prepare_text(config: TextConfig) -> Prepared:

@@ -33,7 +33,7 @@ from pipelines.evaluate import (
     unigram_bits_per_char,
 )
 from pipelines.progress import FitProgress, make_progress
-from pipelines.tasks import prepare
+from pipelines.tasks import prepare, stock_arrays
 
 
 @dataclass
@@ -199,28 +199,28 @@ def evaluate_cell(config, prepared, model, cell, baseline_rows) -> tuple[dict, p
 def walk_forward(config: StockConfig, prepared) -> pd.DataFrame:
     """MASE over walk-forward folds for every cell and the Ridge baseline: mean and spread.
 
-    Each fold refits a fresh model on the fold's earlier windows only (scaling stays the
-    training-split scaling of the main run, fitted on the oldest data).
+    Each fold refits the scalers and a fresh model on the fold's earlier windows only.
     """
-    X, y, target_day = prepared.context["all_windows"]
-    close = prepared.context["close"]
-    folds = walk_forward_folds(len(X), config.folds, config.lookback, config.horizon)
+    close, target_day = prepared.context["close"], prepared.context["target_day"]
+    folds = walk_forward_folds(len(target_day), config.folds, config.lookback, config.horizon)
     scores: dict[str, list[float]] = {name: [] for name in [*config.cells, "ridge", "naive"]}
     for train, test in folds:
+        # Points up to the last training target are all the fold may learn its scaling from.
+        preprocessing, X, y, _ = stock_arrays(close, config, train_end=int(target_day[train[-1]]) + 1)
         previous, actual = close[target_day[test] - config.horizon], close[target_day[test]]
         for name in scores:
             if name == "naive":
                 predicted = previous
             elif name == "ridge":
                 predicted = scaled_to_prices(
-                    RidgeBaseline().fit(X[train], y[train]).predict(X[test]), previous, prepared.preprocessing
+                    RidgeBaseline().fit(X[train], y[train]).predict(X[test]), previous, preprocessing
                 )
             else:
                 keras.utils.set_random_seed(config.seed)
                 model = build_model(name, prepared.input_shape, units=config.units, layers=config.layers, gain=config.gain,
                                     clipnorm=config.clipnorm, learning_rate=config.learning_rate, seed=config.seed)  # fmt: skip
                 model.fit(X[train], y[train], epochs=config.epochs, batch_size=config.batch_size, verbose=0)
-                predicted = scaled_to_prices(model.predict(X[test], verbose=0)[:, 0], previous, prepared.preprocessing)
+                predicted = scaled_to_prices(model.predict(X[test], verbose=0)[:, 0], previous, preprocessing)
             scores[name].append(forecast_metrics(actual, predicted, previous)["mase"])
     return pd.DataFrame(
         [

@@ -212,3 +212,20 @@ def test_sweep_summary_keeps_the_no_clipping_row():
     assert len(table) == 2 and np.isnan(table.loc[0, "clipnorm"])
     assert table.loc[0, "test_mse_mean"] == pytest.approx(0.3) and table.loc[0, "max_grad_norm"] == 50.0
     assert table.loc[1, "horizon_mean"] == 10 and table.loc[1, "seeds"] == 2
+
+
+def test_fold_scaling_sees_only_the_folds_past():
+    import json as json_module
+
+    from pipelines.tasks import stock_arrays
+
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 400)))
+    config = StockConfig(lookback=10)
+    pre, X, y, target_day = stock_arrays(close, config, train_end=150)
+    changed = close.copy()
+    changed[150:] *= 3  # the future moves; the scaling fitted on the past must not
+    pre_changed, *_ = stock_arrays(changed, config, train_end=150)
+    assert pre == pre_changed
+    mean = json_module.loads(pre["feature_scaler"])["mean"][0]
+    assert mean == pytest.approx(np.mean(np.diff(np.log(close[:150]))))
+    assert len(X) == len(y) == len(target_day) == 400 - 1 - 10
