@@ -1,11 +1,15 @@
-"""Load a saved run and use it: forecast prices or generate text, with the run's own preprocessing.
+"""Load a saved run and use it: forecast prices, generate text or score the adding problem,
+with the run's own preprocessing.
 
 Usage: python -m pipelines.predict RUN_DIR [--ticker T --source S | --csv FILE] [--prompt P --temperature 0.8 --length 300]
+       (adding-problem runs are scored on fresh sequences: --samples N --seed S)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from pipelines.cli import OneLineParser, run_command
 
@@ -26,7 +30,11 @@ def build_parser() -> OneLineParser:
         "--temperature", type=float, default=0.8, help="0 is greedy, 1 samples the model as is (default: 0.8)"
     )
     text.add_argument("--length", type=int, default=300, help="characters to generate (default: 300)")
-    text.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    text.add_argument(
+        "--seed", type=int, default=0, help="sampling seed, or the adding problem's generator seed (default: 0)"
+    )
+    adding = parser.add_argument_group("adding-problem runs")
+    adding.add_argument("--samples", type=int, default=1000, help="fresh sequences to score (default: 1000)")
     return parser
 
 
@@ -41,9 +49,11 @@ def main() -> int:
     if kind == "text":
         print(generate(run.model, run.preprocessing, args.prompt, args.length, args.temperature, args.seed))
         return 0
+    if kind == "adding":
+        return score_adding(run, args.samples, args.seed)
     if kind != "stock":
         raise ValueError(
-            f"{args.run_dir} is a {kind} run: predict handles stock and text runs; evaluate adding runs with pipelines.train."
+            f"{args.run_dir} holds a {kind!r} run, which predict does not know: retrain it with this version."
         )
     config = run.config
     source = args.csv or args.source or config.get("source", "bundled")
@@ -54,6 +64,20 @@ def main() -> int:
     shown = table.tail(args.show).copy()
     shown["date"] = shown["date"].dt.strftime("%Y-%m-%d").fillna("next")
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    return 0
+
+
+def score_adding(run, samples: int, seed: int) -> int:
+    """Score the run on freshly generated sequences (a seed the training never used by default)."""
+    from data import ADDING_BASELINE_MSE, adding_problem
+
+    x, y = adding_problem(samples, run.preprocessing["length"], seed=10_000 + seed)
+    predicted = run.model.predict(x, verbose=0)
+    mse = float(np.mean((predicted - y) ** 2))
+    print(f"{run.path}: {run.config.get('cell')} on {samples} fresh sequences of length {run.preprocessing['length']}")
+    for target, guess in list(zip(y[:5, 0], predicted[:5, 0], strict=True)):
+        print(f"  target {target:.3f}  predicted {guess:.3f}")
+    print(f"MSE {mse:.5f} (predicting the mean: {ADDING_BASELINE_MSE:.5f})")
     return 0
 
 

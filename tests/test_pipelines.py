@@ -135,6 +135,9 @@ def test_predict_forecasts_and_generates(runs):
     text = cli("pipelines.predict", str(runs["text"].runs["lstm"]), "--prompt", "HAMLET:", "--length", "20")
     assert text.returncode == 0, text.stderr
     assert text.stdout.startswith("HAMLET:") and len(text.stdout.rstrip("\n")) >= len("HAMLET:") + 20
+    adding = cli("pipelines.predict", str(runs["adding"].runs["gru"]), "--samples", "50")
+    assert adding.returncode == 0, adding.stderr
+    assert "50 fresh sequences of length 10" in adding.stdout and "predicting the mean: 0.16667" in adding.stdout
 
 
 def cli(module, *args):
