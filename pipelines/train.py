@@ -67,7 +67,7 @@ def run_experiment(
         )
     tf.config.experimental.enable_op_determinism()  # same seed, same metrics
 
-    baseline_rows = baselines(config, prepared)
+    baseline_rows, baseline_predictions = baselines(config, prepared)
     rows, runs = [], {}
     for index, cell in enumerate(config.cells):
         run_dir = experiment / cell
@@ -75,9 +75,8 @@ def run_experiment(
             rows.append({"model": cell, **json.loads((run_dir / "run.json").read_text())["metrics"]})
             runs[cell] = run_dir
             continue
-        keras.utils.set_random_seed(config.seed)
-        metrics = train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite or resume, resume, progress,
-                                 _scaled_report(report, index, len(config.cells)))  # fmt: skip
+        metrics = train_one_cell(config, prepared, cell, experiment, baseline_predictions, overwrite or resume, resume,
+                                 progress, _scaled_report(report, index, len(config.cells)))  # fmt: skip
         rows.append({"model": cell, **metrics})
         runs[cell] = run_dir
     table = pd.DataFrame([*rows, *baseline_rows.values()])
@@ -105,11 +104,19 @@ def _scaled_report(report, index, count):
     return lambda fraction, message: report((index + fraction) / count, message)
 
 
-def train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite, resume, progress, report) -> dict:
-    model = build_model(
+def build_cell(config: TrainConfig, prepared, cell: str) -> keras.Model:
+    """The same architecture, initialisation and optimizer for every cell of an experiment."""
+    keras.utils.set_random_seed(config.seed)
+    return build_model(
         cell, prepared.input_shape, units=config.units, layers=config.layers, dropout=config.dropout, gain=config.gain,
         clipnorm=config.clipnorm, learning_rate=config.learning_rate, seed=config.seed, **prepared.model_kwargs,
     )  # fmt: skip
+
+
+def train_one_cell(
+    config, prepared, cell, experiment, baseline_predictions, overwrite, resume, progress, report
+) -> dict:
+    model = build_cell(config, prepared, cell)
     backup = experiment / ".backup" / cell
     if not resume:
         shutil.rmtree(backup, ignore_errors=True)  # a stale backup would silently resume
@@ -129,7 +136,7 @@ def train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite,
         batch_size=config.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
     )  # fmt: skip
     history = pd.read_csv(backup / "history.csv").drop(columns="epoch")
-    metrics, predictions, extra = evaluate_cell(config, prepared, model, cell, baseline_rows)
+    metrics, predictions, extra = evaluate_cell(config, prepared, model, cell, baseline_predictions)
     metrics["params"] = count_params(model)
     gradients = logger.log
     first_layer = f"{cell}_1"  # the layer whose gradient must reach back to the earliest inputs
@@ -146,29 +153,28 @@ def train_one_cell(config, prepared, cell, experiment, baseline_rows, overwrite,
     return metrics
 
 
-def baselines(config, prepared) -> dict[str, dict]:
-    """The rows every cell is compared with, computed once per experiment."""
+def baselines(config, prepared) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    """The rows every cell is compared with, computed once per experiment, and (for prices)
+    the baselines' test predictions, which go into every cell's predictions.csv."""
     if isinstance(config, StockConfig):
         test = prepared.context["test"]
         ridge = RidgeBaseline().fit(prepared.x_train, prepared.y_train)
         ridge_prices = scaled_to_prices(ridge.predict(prepared.x_test), test["previous_close"], prepared.preprocessing)
-        prepared.context["baseline_predictions"] = {"naive": test["previous_close"], "ridge": ridge_prices}
-        return {
-            "naive": {
-                "model": "naive",
-                **forecast_metrics(test["actual"], test["previous_close"], test["previous_close"]),
-            },
-            "ridge": {"model": "ridge", **forecast_metrics(test["actual"], ridge_prices, test["previous_close"])},
+        predictions = {"naive": test["previous_close"], "ridge": ridge_prices}
+        rows = {
+            name: {"model": name, **forecast_metrics(test["actual"], values, test["previous_close"])}
+            for name, values in predictions.items()
         }
+        return rows, predictions
     if isinstance(config, TextConfig):
         vocab_size = prepared.model_kwargs["vocab_size"]
         bits = unigram_bits_per_char(prepared.context["train_ids"], prepared.y_test, vocab_size)
         val_bits = unigram_bits_per_char(prepared.context["train_ids"], prepared.y_val, vocab_size)
-        return {"unigram": {"model": "unigram", "val_bpc": val_bits, "test_bpc": bits}}
-    return {"predict-the-mean": {"model": "predict-the-mean", "test_mse": ADDING_BASELINE_MSE, "solved": False}}
+        return {"unigram": {"model": "unigram", "val_bpc": val_bits, "test_bpc": bits}}, {}
+    return {"predict-the-mean": {"model": "predict-the-mean", "test_mse": ADDING_BASELINE_MSE, "solved": False}}, {}
 
 
-def evaluate_cell(config, prepared, model, cell, baseline_rows) -> tuple[dict, pd.DataFrame | None, dict]:
+def evaluate_cell(config, prepared, model, cell, baseline_predictions) -> tuple[dict, pd.DataFrame | None, dict]:
     """Metrics on the held-back test split, the predictions table, and extras for run.json."""
     predicted = model.predict(prepared.x_test, verbose=0, batch_size=1024)
     if isinstance(config, StockConfig):
@@ -178,7 +184,7 @@ def evaluate_cell(config, prepared, model, cell, baseline_rows) -> tuple[dict, p
         metrics["beats_naive"] = bool(metrics["mase"] < 1.0)
         table = pd.DataFrame({
             "date": test["dates"].strftime("%Y-%m-%d"), "previous_close": test["previous_close"], "actual": test["actual"],
-            **prepared.context["baseline_predictions"], cell: prices,
+            **baseline_predictions, cell: prices,
         })  # fmt: skip
         return metrics, table, {}
     if isinstance(config, TextConfig):
@@ -216,9 +222,7 @@ def walk_forward(config: StockConfig, prepared) -> pd.DataFrame:
                     RidgeBaseline().fit(X[train], y[train]).predict(X[test]), previous, preprocessing
                 )
             else:
-                keras.utils.set_random_seed(config.seed)
-                model = build_model(name, prepared.input_shape, units=config.units, layers=config.layers, gain=config.gain,
-                                    clipnorm=config.clipnorm, learning_rate=config.learning_rate, seed=config.seed)  # fmt: skip
+                model = build_cell(config, prepared, name)
                 model.fit(X[train], y[train], epochs=config.epochs, batch_size=config.batch_size, verbose=0)
                 predicted = scaled_to_prices(model.predict(X[test], verbose=0)[:, 0], previous, preprocessing)
             scores[name].append(forecast_metrics(actual, predicted, previous)["mase"])
