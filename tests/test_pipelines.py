@@ -75,7 +75,9 @@ def test_adding_run_reports_mse_against_one_sixth(runs):
 def test_same_seed_gives_the_same_metrics(tmp_path):
     config = dict(length=10, samples=300, cells=["lstm"], **TINY)
     reports = []
-    first = run_experiment(AddingConfig(out=str(tmp_path / "a"), **config), report=lambda f, m: reports.append((f, m))).table
+    first = run_experiment(
+        AddingConfig(out=str(tmp_path / "a"), **config), report=lambda f, m: reports.append((f, m))
+    ).table
     second = run_experiment(AddingConfig(out=str(tmp_path / "b"), **config)).table
     pd.testing.assert_frame_equal(first, second)
     # the progress hook (for callers such as a dashboard) reports each epoch, ending at 100%
