@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test test-slow bench lint train-defaults browser-deps clean
+.PHONY: run test test-slow test-browser bench lint train-defaults browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Debian's Chromium and its driver, for the browser test (`pytest -m browser`).
+# Debian's Chromium (driven by Playwright, which downloads no browser of its own).
 browser-deps: $(VENV)/.installed-test
-	apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+
+test-browser: browser-deps
+	$(BIN)/python -m pytest -q -m browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
