@@ -5,6 +5,7 @@ through time for each cell, side by side on one colour scale. Reads runs only; n
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def render() -> None:
     folder = root / name
     try:
         table, infos, logs = load_experiment(str(folder), (folder / "comparison.csv").stat().st_mtime)
-    except (RunError, OSError, ValueError) as error:
+    except (RunError, OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # damaged files: say so
         st.error(f"Cannot read {folder}: {error}")
         return
     st.subheader("Held-back test split")

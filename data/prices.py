@@ -6,6 +6,7 @@ sorted, unique DatetimeIndex named Date, with `frame.attrs["source"]` saying whe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -162,13 +163,11 @@ def _looks_like_path(source: str) -> bool:
 
 # --- bundled snapshot ----------------------------------------------------------------------
 
-_BUNDLED_CACHE: dict[str, pd.DataFrame] = {}
 
-
+@functools.cache
 def _bundled_table() -> pd.DataFrame:
-    if "table" not in _BUNDLED_CACHE:
-        _BUNDLED_CACHE["table"] = pd.read_csv(BUNDLED_PRICES, parse_dates=["Date"])
-    return _BUNDLED_CACHE["table"]
+    """The whole snapshot, read once per process (callers filter it, never modify it)."""
+    return pd.read_csv(BUNDLED_PRICES, parse_dates=["Date"])
 
 
 def _load_bundled(ticker: str) -> pd.DataFrame:

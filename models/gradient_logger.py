@@ -111,8 +111,7 @@ class GradientLogger(keras.callbacks.Callback):
             "epoch": self._epoch,
             "loss": float(out.pop("loss")),
         }
-        for key, value in out.items():
-            row[key] = value
+        row.update(out)
         for key in [k for k in out if k.startswith("h_grad_norm/")]:
             layer = key.split("/", 1)[1]
             row[f"horizon/{layer}"] = gradient_horizon(out[key])

@@ -150,6 +150,13 @@ def read_run_info(run_dir: str | Path) -> dict:
         raise RunError(f"{info_path} is not valid JSON: the run is damaged; retrain it.") from exc
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
         raise RunError(f"{info_path} is not a Vanishing Gradient Lab run file (format {RUN_FORMAT}): retrain the run.")
+    missing = [
+        key for key in ("config", "metrics", "preprocessing", "model", "files") if not isinstance(info.get(key), dict)
+    ]
+    if missing or "input_shape" not in info["model"] or "trainable_params" not in info["model"]:
+        raise RunError(
+            f"{info_path} lacks {', '.join(missing) or 'the model description'}: the run is damaged; retrain it."
+        )
     return info
 
 
@@ -163,7 +170,7 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
     if root is not None and not run_dir.resolve().is_relative_to(Path(root).resolve()):
         raise RunError(f"{run_dir} is outside {root}: load runs from inside the runs folder only.")
     info = read_run_info(run_dir)
-    for name, digest in info.get("files", {}).items():
+    for name, digest in info["files"].items():
         path = run_dir / name
         if not path.is_file():
             raise RunError(f"{run_dir} lacks {name}, which run.json lists: the run is incomplete; retrain it.")
@@ -171,7 +178,7 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
             raise RunError(
                 f"{name} in {run_dir} changed since the run was saved (checksum mismatch): refusing to load it; retrain the run."
             )
-    if "model.keras" not in info.get("files", {}):
+    if "model.keras" not in info["files"]:
         raise RunError(f"run.json in {run_dir} lists no model.keras: the run is damaged; retrain it.")
     model = _load_model_safely(run_dir / "model.keras")
     expected_shape = info["model"]["input_shape"]
@@ -188,9 +195,9 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
     return Run(
         path=run_dir,
         model=model,
-        config=info.get("config", {}),
-        metrics=info.get("metrics", {}),
-        preprocessing=info.get("preprocessing", {}),
+        config=info["config"],
+        metrics=info["metrics"],
+        preprocessing=info["preprocessing"],
         history=history,
         gradients=gradients,
         predictions=predictions,

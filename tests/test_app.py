@@ -83,3 +83,15 @@ def test_gradient_flow_reports_a_damaged_experiment(tiny_runs, tmp_path, monkeyp
     app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
     assert not app.exception
     assert "not valid JSON" in app.error[0].value
+
+
+def test_gradient_flow_reports_a_corrupt_gradient_file(tiny_runs, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "runs"
+    shutil.copytree(tiny_runs, copy)
+    (copy / "adding-T10" / "lstm" / "gradients.npz").write_bytes(b"truncated")
+    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
+    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
+    assert not app.exception
+    assert "Cannot read" in app.error[0].value

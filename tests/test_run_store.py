@@ -148,3 +148,12 @@ def test_path_outside_root_is_refused(tmp_path, trained):
     with pytest.raises(RunError, match="outside"):
         load_run(path, root=tmp_path / "elsewhere")
     assert load_run(path, root=tmp_path).config["task"] == "adding"
+
+
+def test_run_json_without_its_sections_is_refused(tmp_path, trained):
+    path = save(tmp_path, trained)
+    info = json.loads((path / "run.json").read_text())
+    del info["model"]
+    (path / "run.json").write_text(json.dumps(info))
+    with pytest.raises(RunError, match="lacks model"):
+        load_run(path)
