@@ -3,11 +3,13 @@
 Knows nothing of Keras models; everything it returns is numpy, pandas or plain JSON.
 """
 
+from data.atomic import atomic_write
 from data.corpus import BUNDLED_CORPORA, CharVocab, Corpus, load_corpus
-from data.errors import DataError
+from data.errors import ConfigError, DataError, LabError, RunError
 from data.prices import default_cache_dir, list_bundled_tickers, load_prices, read_price_csv, validate_prices
-from data.scaling import fit_scaler, scaler_from_json, scaler_to_json
-from data.synthetic import ADDING_BASELINE_MSE, adding_problem
+from data.scaling import fit_scaler, scaler_from_dict, scaler_to_dict
+from data.stock_scaling import StockScaling
+from data.synthetic import ADDING_BASELINE_MSE, adding_problem, copy_baseline_nats, copy_task
 from data.targets import TARGETS, log_returns, returns_to_prices, stock_series
 from data.windows import (
     ChronologicalSplit,
@@ -23,11 +25,18 @@ __all__ = [
     "BUNDLED_CORPORA",
     "TARGETS",
     "CharVocab",
+    "ConfigError",
     "ChronologicalSplit",
     "Corpus",
     "DataError",
+    "LabError",
+    "RunError",
+    "StockScaling",
     "adding_problem",
+    "atomic_write",
     "chronological_split",
+    "copy_baseline_nats",
+    "copy_task",
     "default_cache_dir",
     "fit_scaler",
     "list_bundled_tickers",
@@ -36,8 +45,8 @@ __all__ = [
     "log_returns",
     "read_price_csv",
     "returns_to_prices",
-    "scaler_from_json",
-    "scaler_to_json",
+    "scaler_from_dict",
+    "scaler_to_dict",
     "sliding_windows",
     "stock_series",
     "validate_prices",

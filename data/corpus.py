@@ -1,13 +1,11 @@
 """Character-level text: the bundled Shakespeare tragedies or any UTF-8 file, and its vocabulary.
 
 The vocabulary maps characters to integer ids, reserves id 0 for characters it has never seen,
-and round-trips through JSON so a saved model decodes exactly as it was trained.
+and round-trips through a JSON dict so a saved model decodes exactly as it was trained.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,20 +38,21 @@ class CharVocab:
     def decode(self, ids) -> str:
         return "".join(self.chars[i] if 0 <= i < len(self.chars) else UNKNOWN for i in np.asarray(ids).ravel())
 
-    def to_json(self) -> str:
-        return json.dumps({"chars": list(self.chars)}, ensure_ascii=False)
+    def to_dict(self) -> dict:
+        return {"chars": list(self.chars)}
 
     @classmethod
-    def from_json(cls, text: str) -> CharVocab:
+    def from_dict(cls, state: dict) -> CharVocab:
         try:
-            chars = json.loads(text)["chars"]
-        except (ValueError, KeyError, TypeError) as exc:
+            chars = list(state["chars"])
+        except (KeyError, TypeError) as exc:
             raise DataError(
                 "The vocabulary JSON is damaged: it needs a 'chars' list; retrain or restore the run."
             ) from exc
-        if not chars or chars[0] != UNKNOWN or len(set(chars)) != len(chars):
+        single = all(isinstance(c, str) and len(c) == 1 for c in chars)
+        if not chars or not single or chars[0] != UNKNOWN or len(set(chars)) != len(chars):
             raise DataError(
-                "The vocabulary JSON is damaged: 'chars' must start with the unknown marker and have no repeats."
+                "The vocabulary JSON is damaged: 'chars' must be single characters, start with the unknown marker and have no repeats."
             )
         return cls(tuple(chars))
 
@@ -63,9 +62,6 @@ class Corpus:
     name: str
     text: str
     vocab: CharVocab
-
-    def char_counts(self) -> Counter:
-        return Counter(self.text)
 
 
 def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None = None) -> Corpus:

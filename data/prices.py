@@ -10,7 +10,6 @@ import functools
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from datetime import date
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.atomic import atomic_write
 from data.errors import DataError
 
 BUNDLED_PRICES = Path(__file__).with_name("bundled") / "stocks.csv.gz"
@@ -230,27 +230,17 @@ def _read_cache(cache: Path, ticker: str) -> tuple[pd.DataFrame, dict] | None:
         return None  # a damaged cache is ignored, never trusted
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_cache(cache: Path, ticker: str, frame: pd.DataFrame, start, end) -> None:
     csv_path, meta_path = _cache_paths(cache, ticker)
-    _write_atomic(csv_path, frame.to_csv(date_format="%Y-%m-%d"))
+    with atomic_write(csv_path) as handle:
+        frame.to_csv(handle, date_format="%Y-%m-%d")
     meta = {
         "start": start.date().isoformat() if start is not None else None,
         "end": end.date().isoformat() if end is not None else None,
         "downloaded": date.today().isoformat(),
     }
-    _write_atomic(meta_path, json.dumps(meta))
+    with atomic_write(meta_path) as handle:
+        json.dump(meta, handle)
 
 
 def _load_yfinance(ticker, start, end, cache: Path, downloader) -> pd.DataFrame:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.model_selection import TimeSeriesSplit
 
 from data.errors import DataError
 
@@ -98,6 +97,8 @@ def walk_forward_folds(n_windows: int, n_splits: int, lookback: int, horizon: in
     The gap of lookback + horizon - 1 windows means no test window shares a point with a
     training window.
     """
+    from sklearn.model_selection import TimeSeriesSplit  # 1.5 s to import: only when folds are asked for
+
     gap = lookback + horizon - 1
     try:
         splitter = TimeSeriesSplit(n_splits=n_splits, gap=gap)

@@ -9,7 +9,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+from data import ConfigError
+from models.cells import CELLS
+
+LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+assert tuple(LAYERS) == CELLS, "every cell named in models/cells.py needs its Keras layer here"
 
 
 def build_model(
@@ -26,9 +30,10 @@ def build_model(
     n_classes: int | None = None,
     vocab_size: int | None = None,
     embedding_dim: int = 32,
+    per_step: bool = False,
     seed: int = 0,
 ) -> keras.Model:
-    """Build and compile a many-to-one recurrent model.
+    """Build and compile a recurrent model: many-to-one, or one output per time step.
 
     Args:
         cell: "simple_rnn", "lstm" or "gru".
@@ -45,12 +50,14 @@ def build_model(
         n_classes: a softmax head over this many classes, or None for one regression output.
         vocab_size: embed integer inputs over this vocabulary, or None for float inputs.
         embedding_dim: size of that embedding. Defaults to `32`.
+        per_step: the head reads every time step (the last recurrent layer returns sequences),
+            for tasks with a target per step. Defaults to `False`.
         seed: seeds every initializer and the global generators. Defaults to `0`.
     """
-    if cell not in CELLS:
-        raise ValueError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
+    if cell not in LAYERS:
+        raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
     if layers < 1 or units < 1:
-        raise ValueError(f"A model needs at least one layer and one unit (got layers={layers}, units={units}).")
+        raise ConfigError(f"A model needs at least one layer and one unit (got layers={layers}, units={units}).")
     keras.utils.set_random_seed(seed)
     stack: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape), name="sequence")]
     if vocab_size is not None:
@@ -64,9 +71,9 @@ def build_model(
         )
     for index in range(layers):
         stack.append(
-            CELLS[cell](
+            LAYERS[cell](
                 units,
-                return_sequences=index < layers - 1,
+                return_sequences=per_step or index < layers - 1,
                 dropout=dropout,
                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10 * index + 1),
                 recurrent_initializer=keras.initializers.Orthogonal(gain=gain, seed=seed + 10 * index + 2),
@@ -74,21 +81,16 @@ def build_model(
                 **({"unit_forget_bias": False} if cell == "lstm" else {}),
             )
         )
-    if n_classes is None:
-        stack.append(
-            keras.layers.Dense(1, name="head", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7))
+    classify = n_classes is not None
+    stack.append(
+        keras.layers.Dense(
+            n_classes if classify else 1,
+            activation="softmax" if classify else None,
+            name="head",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
         )
-        loss = "mse"
-    else:
-        stack.append(
-            keras.layers.Dense(
-                n_classes,
-                activation="softmax",
-                name="head",
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
-            )
-        )
-        loss = "sparse_categorical_crossentropy"
+    )
+    loss = "sparse_categorical_crossentropy" if classify else "mse"
     model = keras.Sequential(stack, name=cell)
     if cell == "lstm":
         set_forget_bias(model, forget_bias)

@@ -7,14 +7,26 @@ own cell and takes dL/dh_t, dL/dx_t, weight-gradient norms and LSTM gate means w
 from __future__ import annotations
 
 import importlib.util
-import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-HORIZON_FRACTION = 1e-2  # the horizon counts steps back while ||dL/dh_t|| >= 1% of ||dL/dh_T||
+from models.gradient_log import (
+    EPOCH,
+    GLOBAL_GRAD,
+    LOSS,
+    STEP,
+    X_GRAD,
+    decay_factor,
+    decay_key,
+    gate_key,
+    gradient_horizon,
+    h_grad_key,
+    horizon_key,
+    save_gradient_log,
+    weight_grad_key,
+)
 
 
 class GradientLogger(keras.callbacks.Callback):
@@ -67,6 +79,7 @@ class GradientLogger(keras.callbacks.Callback):
         self.tensorboard_dir = tensorboard_dir
         self._records: list[dict[str, np.ndarray | float]] = []
         self._probe_fn = None
+        self._layers: list[str] = []  # names of the recurrent layers the probe unrolls
         self._writer = None
 
     # --- Keras callback hooks ------------------------------------------------------------
@@ -91,7 +104,7 @@ class GradientLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         # Skip the duplicate when the cadence just recorded this very batch.
-        if not self._records or self._records[-1]["step"] != self._batches_seen:
+        if not self._records or self._records[-1][STEP] != self._batches_seen:
             self.record()
 
     def on_train_end(self, logs=None):
@@ -106,16 +119,11 @@ class GradientLogger(keras.callbacks.Callback):
         if self._probe_fn is None:
             self._probe_fn = self._build_probe(self.model)
         out = {k: v.numpy() for k, v in self._probe_fn(self.probe_x, self.probe_y).items()}
-        row: dict[str, np.ndarray | float] = {
-            "step": self._batches_seen,
-            "epoch": self._epoch,
-            "loss": float(out.pop("loss")),
-        }
+        row: dict[str, np.ndarray | float] = {STEP: self._batches_seen, EPOCH: self._epoch, LOSS: float(out.pop(LOSS))}
         row.update(out)
-        for key in [k for k in out if k.startswith("h_grad_norm/")]:
-            layer = key.split("/", 1)[1]
-            row[f"horizon/{layer}"] = gradient_horizon(out[key])
-            row[f"decay/{layer}"] = decay_factor(out[key])
+        for layer in self._layers:
+            row[horizon_key(layer)] = gradient_horizon(out[h_grad_key(layer)])
+            row[decay_key(layer)] = decay_factor(out[h_grad_key(layer)])
         self._records.append(row)
         if self._writer is not None:
             self._write_tensorboard(row)
@@ -159,6 +167,7 @@ class GradientLogger(keras.callbacks.Callback):
         if loss_fn is None:
             raise ValueError("GradientLogger needs a compiled model (call model.compile with a loss first).")
         first_width = _input_width(rnns[0])
+        self._layers = [layer.name for layer in rnns]
         variables = model.trainable_variables
 
         @tf.function(reduce_retracing=True)
@@ -171,18 +180,18 @@ class GradientLogger(keras.callbacks.Callback):
                 loss = tf.reduce_mean(loss_fn(y, forward.prediction))
             grads = tape.gradient(loss, [list(probes.values()), input_probe, variables])
             h_grads, x_grad, w_grads = grads
-            out = {"loss": loss, "x_grad_norm": tf.norm(x_grad, axis=[0, 2])}
+            out = {LOSS: loss, X_GRAD: tf.norm(x_grad, axis=[0, 2])}
             for layer, g in zip(rnns, h_grads, strict=True):
-                out[f"h_grad_norm/{layer.name}"] = tf.norm(g, axis=[1, 2])  # (T,) over batch and units
+                out[h_grad_key(layer.name)] = tf.norm(g, axis=[1, 2])  # (T,) over batch and units
             w_norms = []
             for var, g in zip(variables, w_grads, strict=True):
                 norm = tf.norm(g) if g is not None else tf.constant(0.0)
-                out[f"weight_grad_norm/{var.path}"] = norm
+                out[weight_grad_key(var.path)] = norm
                 w_norms.append(norm)
-            out["global_grad_norm"] = tf.sqrt(tf.add_n([n * n for n in w_norms]))
+            out[GLOBAL_GRAD] = tf.sqrt(tf.add_n([n * n for n in w_norms]))
             for name, gates in forward.gates.items():
                 for gate, values in gates.items():
-                    out[f"gate_mean/{name}/{gate}"] = values
+                    out[gate_key(name, gate)] = values
             return out
 
         return probe
@@ -190,13 +199,14 @@ class GradientLogger(keras.callbacks.Callback):
     def _write_tensorboard(self, row) -> None:
         import tensorflow as tf
 
-        step = int(row["step"])
+        step = int(row[STEP])
         with self._writer.as_default():
-            tf.summary.scalar("probe/loss", row["loss"], step=step)
             for key, value in row.items():
-                if key.startswith(("horizon/", "decay/", "global_grad_norm", "weight_grad_norm/")):
+                if key in (STEP, EPOCH):
+                    continue
+                if np.ndim(value) == 0:  # loss, horizons, decays, weight and global norms
                     tf.summary.scalar(key, float(value), step=step)
-                elif key.startswith(("h_grad_norm/", "x_grad_norm")):
+                else:  # profiles over time: gradient norms and gate means
                     tf.summary.histogram(key + "/log10", np.log10(np.maximum(value, 1e-30)), step=step)
             self._writer.flush()
 
@@ -216,48 +226,3 @@ def _is_chain(model, x) -> bool:
 def _input_width(first_rnn) -> int:
     """Feature width of the sequence entering the first recurrent layer (its kernel's fan-in)."""
     return int(first_rnn.cell.kernel.shape[0])
-
-
-def gradient_horizon(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> int:
-    """Steps back from the last step before ||dL/dh_t|| first falls below `fraction` x ||dL/dh_T||.
-
-    For norms proportional to a^(T-t) with a < 1 this is floor(log(fraction) / log(a)), capped at T-1.
-    """
-    norms = np.asarray(norms, dtype=float)
-    last = norms[-1]
-    if not np.isfinite(last) or last == 0:
-        return 0
-    ratios = norms[::-1] / last  # ratio k steps back
-    below = np.flatnonzero(~(ratios >= fraction))  # NaN counts as lost
-    return int(below[0] - 1) if len(below) else len(norms) - 1
-
-
-def decay_factor(norms: np.ndarray) -> float:
-    """Per-step factor a fitted to ||dL/dh_{T-k}|| ~ c * a^k by least squares on the log norms."""
-    norms = np.asarray(norms, dtype=float)[::-1]
-    k = np.arange(len(norms))
-    keep = np.isfinite(norms) & (norms > 1e-30)
-    if keep.sum() < 2:
-        return float("nan")
-    slope, _ = np.polyfit(k[keep], np.log(norms[keep]), 1)
-    return float(np.exp(slope))
-
-
-def save_gradient_log(log: dict[str, np.ndarray], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **log)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a log written by `GradientLogger.save` (plain arrays, no pickle)."""
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}

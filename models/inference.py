@@ -1,7 +1,7 @@
-"""Use a saved run exactly as it was trained: forecast prices or generate text.
+"""Use a model exactly as it was trained: forecast prices or generate text, and the layout of the
+preprocessing that run.json keeps for each (written by the tasks, read back by `Run`).
 
-The preprocessing recorded in run.json (scalers, lookback, vocabulary) is applied by these
-functions both when the pipeline evaluates a fresh model and when a user loads a run later.
+The same functions serve the pipeline evaluating a fresh model and a user loading a run later.
 """
 
 from __future__ import annotations
@@ -9,44 +9,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data import CharVocab, DataError, scaler_from_json, sliding_windows, stock_series
+from data import CharVocab, ConfigError, RunError, StockScaling
+
+PREDICT_BATCH = 1024  # one batch size everywhere a model predicts, so repeated forecasts agree bit for bit
 
 
-def stock_inputs(close: np.ndarray, preprocessing: dict) -> tuple[np.ndarray, int]:
-    """Scaled model inputs for every day, and the offset of day 0 of those inputs in `close`.
-
-    With a return target the first day has no return, so inputs start on day 1.
-    """
-    features, _ = stock_series(close, preprocessing["target"], preprocessing["horizon"])
-    offset = 1 if preprocessing["target"] == "return" else 0
-    scaler = scaler_from_json(preprocessing["feature_scaler"])
-    return scaler.transform(features[offset:]).astype("float32"), offset
+def stock_preprocessing(scaling: StockScaling) -> dict:
+    return {"stock_scaling": scaling.to_dict()}
 
 
-def scaled_to_prices(predicted_scaled: np.ndarray, previous_close: np.ndarray, preprocessing: dict) -> np.ndarray:
-    """Model outputs (scaled targets) back to prices."""
-    scaler = scaler_from_json(preprocessing["target_scaler"])
-    unscaled = scaler.inverse_transform(np.asarray(predicted_scaled, dtype=float).reshape(-1, 1))[:, 0]
-    if preprocessing["target"] == "return":
-        return np.asarray(previous_close, dtype=float) * np.exp(unscaled)
-    return unscaled
+def text_preprocessing(vocab: CharVocab, seq_len: int) -> dict:
+    return {"vocab": vocab.to_dict(), "seq_len": seq_len}
 
 
-def forecast(model, prices: pd.DataFrame, preprocessing: dict) -> pd.DataFrame:
+def scaling_of(preprocessing: dict) -> StockScaling:
+    if "stock_scaling" not in preprocessing:
+        raise RunError("This run was not trained on prices, so it cannot forecast them: load a stock run.")
+    return StockScaling.from_dict(preprocessing["stock_scaling"])
+
+
+def text_setup_of(preprocessing: dict) -> tuple[CharVocab, int]:
+    if "vocab" not in preprocessing or "seq_len" not in preprocessing:
+        raise RunError("This run was not trained on text, so it cannot generate any: load a text run.")
+    return CharVocab.from_dict(preprocessing["vocab"]), int(preprocessing["seq_len"])
+
+
+def forecast(model, prices: pd.DataFrame, scaling: StockScaling) -> pd.DataFrame:
     """One forecast per window of `prices`, including the one past the last day.
 
     Returns columns: date (the day forecast; NaT past the data), previous_close (the close
     `horizon` days before), forecast, actual (NaN where unknown).
     """
-    if preprocessing.get("kind") != "stock":
-        raise DataError("This run was not trained on prices: use generate() for text runs.")
-    lookback, horizon = preprocessing["lookback"], preprocessing["horizon"]
     close = prices["Close"].to_numpy(dtype=float)
-    inputs, offset = stock_inputs(close, preprocessing)
-    windows = sliding_windows(inputs, lookback)
-    last_day = np.arange(len(windows)) + lookback - 1 + offset  # index in `close` of each window's last day
-    predicted = model.predict(windows, verbose=0, batch_size=512)[:, 0]
-    target_day = last_day + horizon
+    windows, last_day = scaling.forecast_windows(close)
+    predicted = model.predict(windows, verbose=0, batch_size=PREDICT_BATCH)[:, 0]
+    target_day = last_day + scaling.horizon
     known = target_day < len(close)
     dates = pd.Series(pd.NaT, index=range(len(windows)), dtype="datetime64[ns]")
     dates[known] = prices.index[target_day[known]]
@@ -57,29 +54,29 @@ def forecast(model, prices: pd.DataFrame, preprocessing: dict) -> pd.DataFrame:
         {
             "date": dates.to_numpy(),
             "previous_close": previous,
-            "forecast": scaled_to_prices(predicted, previous, preprocessing),
+            "forecast": scaling.to_prices(predicted, previous),
             "actual": actual,
         }
     )
 
 
 def generate(
-    model, preprocessing: dict, prompt: str, length: int = 200, temperature: float = 1.0, seed: int = 0
+    model, vocab: CharVocab, seq_len: int, prompt: str, length: int = 200, temperature: float = 1.0, seed: int = 0
 ) -> str:
     """Continue `prompt` by `length` characters, sampling with `temperature` (0 = greedy)."""
-    if preprocessing.get("kind") != "text":
-        raise DataError("This run was not trained on text: use forecast() for stock runs.")
     if temperature < 0:
-        raise DataError(f"The temperature must be 0 or more (got {temperature}).")
-    vocab = CharVocab.from_json(preprocessing["vocab"])
-    seq_len = preprocessing["seq_len"]
+        raise ConfigError(f"The temperature must be 0 or more (got {temperature}).")
+    import tensorflow as tf  # a model is loaded, so TensorFlow already is
+
+    # One traced graph for every step: an eager call per character costs about 50 ms, this about 2.
+    next_probabilities = tf.function(lambda context: model(context, training=False))
     rng = np.random.default_rng(seed)
     ids = list(vocab.encode(prompt))
     for _ in range(length):
-        context = np.zeros(seq_len, dtype=np.int32)  # left-pad short prompts with the unknown id
+        context = np.zeros((1, seq_len), dtype=np.int32)  # left-pad short prompts with the unknown id
         tail = ids[-seq_len:]
-        context[seq_len - len(tail) :] = tail
-        probs = model(context[None], training=False).numpy()[0].astype(float)
+        context[0, seq_len - len(tail) :] = tail
+        probs = next_probabilities(context).numpy()[0].astype(float)
         ids.append(sample_index(probs, temperature, rng))
     return prompt + vocab.decode(ids[len(prompt) :])
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
+from models.gradient_log import GATES
+
 RECURRENT_TYPES = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU)
 
 
@@ -78,11 +80,12 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
     if not want_gates:
         return hidden, None
     means = gate_ta.stack()  # (T, 3)
-    return hidden, {"forget": means[:, 0], "input": means[:, 1], "output": means[:, 2]}
+    return hidden, dict(zip(GATES, tf.unstack(means, axis=1), strict=True))
 
 
 def lstm_gate_means(cell, x_t, h_prev):
-    """Mean forget, input and output gate activations at one step (Keras gate order i, f, c, o)."""
+    """Mean forget, input and output gate activations at one step, in the order of GATES (Keras
+    stores the gates' weights in the order i, f, c, o)."""
     z = tf.matmul(x_t, cell.kernel) + tf.matmul(h_prev, cell.recurrent_kernel)
     if cell.use_bias:
         z = z + cell.bias

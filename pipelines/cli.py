@@ -1,5 +1,8 @@
-"""What every command shares: options generated from the config dataclasses, one-sentence
-errors with exit status 2, and a tidy stop on Ctrl-C."""
+"""What every command shares: options generated from the config dataclasses, a summary table,
+one-sentence errors with exit status 2, and a tidy stop on Ctrl-C.
+
+Imports neither TensorFlow nor scikit-learn: `--help` and argument errors answer at once.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,12 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable
-from dataclasses import fields
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, Field, fields
+
+import numpy as np
+
+from data import ConfigError, LabError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
@@ -23,6 +30,7 @@ def import_tensorflow_quietly() -> None:
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
+        import absl.logging
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # the CUDA probe also prints once, on first use
@@ -30,6 +38,8 @@ def import_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    tf.get_logger().setLevel("ERROR")  # retracing notices for each new model are expected here
+    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,57 +57,117 @@ def none_or(kind: type) -> Callable[[str], object]:
     return parse
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_class, exclude: tuple[str, ...] = ("task",)) -> None:
-    """One --option per dataclass field, defaulting to "not given" so the dataclass default applies."""
+def option_type(hint) -> Callable[[str], object]:
+    """How the command line reads one value of a config field with this type hint."""
+    if isinstance(hint, types.UnionType):  # e.g. float | None: the word "none" gives None
+        return none_or(next(a for a in typing.get_args(hint) if a is not type(None)))
+    if typing.get_origin(hint) is list:
+        return typing.get_args(hint)[0]
+    return hint
+
+
+def add_config_options(group, config_class: type, names: Iterable[str]) -> None:
+    """One --option per documented field, defaulting to "not given" so the dataclass default applies."""
     hints = typing.get_type_hints(config_class)
-    for spec in fields(config_class):
-        if spec.name in exclude or "help" not in spec.metadata:
+    specs = {spec.name: spec for spec in fields(config_class)}
+    for name in names:
+        spec = specs[name]
+        if "help" not in spec.metadata:
             continue
-        flag = "--" + spec.name.replace("_", "-")
-        if any(flag in action.option_strings for action in parser._actions):
-            continue
-        hint = hints[spec.name]
-        kwargs: dict = {"dest": spec.name, "default": argparse.SUPPRESS, "help": describe(spec)}
+        kwargs: dict = {"dest": name, "default": argparse.SUPPRESS, "help": describe(spec)}
+        kwargs["type"] = option_type(hints[name])
         if "choices" in spec.metadata:
             kwargs["choices"] = spec.metadata["choices"]
-        if typing.get_origin(hint) is list:
-            kwargs.update(nargs="+", metavar=spec.name.upper())
-        elif isinstance(hint, types.UnionType):
-            kwargs["type"] = none_or(next(a for a in typing.get_args(hint) if a is not type(None)))
-        else:
-            kwargs["type"] = hint
-        parser.add_argument(flag, **kwargs)
+        if typing.get_origin(hints[name]) is list:
+            kwargs.update(nargs="+", metavar=name.upper())
+        group.add_argument("--" + name.replace("_", "-"), **kwargs)
 
 
-def describe(spec) -> str:
-    default = spec.default_factory() if callable(getattr(spec, "default_factory", None)) else spec.default
+def add_task_options(
+    parser: argparse.ArgumentParser, base: type, classes: dict[str, type], skip=(), title: str = "--task {}"
+) -> None:
+    """The options of `base` in one group, then each further option once, in a group titled with
+    every task that has it (e.g. `--length` under "--task adding, copy")."""
+    shared = [spec.name for spec in fields(base)]
+    add_config_options(parser.add_argument_group("every task"), base, [n for n in shared if n not in skip])
+    owners: dict[str, list[str]] = {}  # option -> the tasks that have it
+    first_class: dict[str, type] = {}
+    for task, config_class in classes.items():
+        for spec in fields(config_class):
+            if spec.name not in shared:
+                owners.setdefault(spec.name, []).append(task)
+                first_class.setdefault(spec.name, config_class)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, tasks in owners.items():
+        groups.setdefault(tuple(tasks), []).append(name)
+    for tasks, names in groups.items():
+        add_config_options(parser.add_argument_group(title.format(", ".join(tasks))), first_class[names[0]], names)
+
+
+def describe(spec: Field) -> str:
+    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
     shown = " ".join(default) if isinstance(default, list) else default
-    text = (
-        spec.metadata["help"] if "default" in spec.metadata["help"] else f"{spec.metadata['help']} (default: {shown})"
-    )
+    if isinstance(shown, str) and not shown.isprintable():
+        shown = repr(shown)  # a newline in a default prompt, say
+    text = spec.metadata["help"]
+    if "default" not in text:
+        text += f" (default: {shown})"
     return text.replace("%", "%%")  # argparse formats help with %
 
 
-def run_command(main: Callable[[], int | None]) -> typing.NoReturn:
-    """Run a command's main: known errors become one line on stderr and exit status 2."""
-    import absl.logging
-    import tensorflow as tf
+def given_options(args: argparse.Namespace, config_class: type, task: str, exclude: Iterable[str] = ()) -> dict:
+    """The fields of `config_class` given on the command line; an option of another task is an error."""
+    known = {spec.name for spec in fields(config_class)}
+    values = {key: value for key, value in vars(args).items() if key not in exclude}
+    wrong = sorted(set(values) - known)
+    if wrong:
+        raise ConfigError(
+            f"--{wrong[0].replace('_', '-')} does not apply to {task} runs: see --help for their options."
+        )
+    return values
 
-    from data import DataError
-    from models import RunError
 
-    tf.get_logger().setLevel("ERROR")  # retracing notices for each new model are expected here
-    absl.logging.set_verbosity(absl.logging.ERROR)
+def print_table(table, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
+    shown = Table(title=title)
+    for column in table.columns:
+        shown.add_column(str(column), justify="left" if column == "model" else "right")
+    for _, row in table.iterrows():
+        shown.add_row(*(format_value(value) for value in row))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # piped or captured output: do not squeeze columns to 80
+    console.print(shown)
+
+
+def format_value(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return "—"
+    if isinstance(value, (float, np.floating)):
+        return f"{int(value)}" if float(value).is_integer() and abs(value) < 1e9 else f"{value:.4g}"
+    return str(value)
+
+
+def run_command(parser: argparse.ArgumentParser, execute: Callable[[argparse.Namespace], int | None], argv=None) -> int:
+    """Parse, then run: the project's errors become one line on stderr and exit status 2; any other
+    exception is a bug and keeps its traceback. TensorFlow loads only once the arguments parsed."""
     try:
-        code = main() or 0
-    except (DataError, RunError, ValueError) as error:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2), already printed
+        return int(stop.code or 0)
+    try:
+        import_tensorflow_quietly()
+        return execute(args) or 0
+    except LabError as error:
         print(f"error: {error}", file=sys.stderr)
-        code = 2
+        return 2
     except KeyboardInterrupt:
         print(
             "\ninterrupted: finished runs are intact and no half-written run was left; rerun with --resume to continue.",
             file=sys.stderr,
         )
-        code = 130
-    sys.exit(code)
+        return 130

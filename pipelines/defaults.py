@@ -1,35 +1,39 @@
-"""The default runs the dashboard shows: AAPL prices, Shakespeare text and the adding problem
-(T=50), each with simple_rnn, lstm and gru. Used by `make train-defaults` and `make run`.
+"""The default runs the dashboard shows: one experiment per task that has a default run (AAPL
+prices, Shakespeare text, the adding problem), each with every cell. Used by `make run`.
 
 Usage: python -m pipelines.defaults [--out runs] [--overwrite]
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
-from pipelines.cli import OneLineParser, run_command
-from pipelines.config import AddingConfig, StockConfig, TextConfig, TrainConfig
-
-ALL_CELLS = ["simple_rnn", "lstm", "gru"]
+from models.cells import CELLS
+from pipelines.cli import OneLineParser, print_table, run_command
+from pipelines.tasks import TASKS
+from pipelines.tasks.base import TrainConfig
 
 
 def default_configs(out: str = "runs") -> list[TrainConfig]:
     """Small enough to train in a few minutes on 2 CPU cores."""
     return [
-        StockConfig(cells=ALL_CELLS, epochs=10, out=out),
-        TextConfig(cells=ALL_CELLS, epochs=5, units=64, max_chars=100_000, out=out),
-        AddingConfig(cells=ALL_CELLS, epochs=20, length=50, samples=10_000, out=out),
+        task.config_class(cells=list(CELLS), out=out, **task.default_run)
+        for task in TASKS.values()
+        if task.default_run is not None
     ]
 
 
-def main() -> int:
+def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m pipelines.defaults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs", help="folder for the runs (default: runs)")
     parser.add_argument("--overwrite", action="store_true", help="retrain runs that already exist")
-    args = parser.parse_args()
+    return parser
+
+
+def execute(args) -> int:
+    from pipelines.experiment import run_experiment
     from pipelines.progress import make_progress
-    from pipelines.train import print_table, run_experiment
 
     started = time.perf_counter()
     for config in default_configs(args.out):
@@ -43,5 +47,9 @@ def main() -> int:
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), execute, argv)
+
+
 if __name__ == "__main__":
-    run_command(main)
+    sys.exit(main())

@@ -25,8 +25,14 @@ def make_progress() -> Progress:
 class FitProgress(keras.callbacks.Callback):
     """Advances a rich task per batch; or calls `report(fraction, message)` when given one."""
 
-    def __init__(self, label: str, epochs: int, steps_per_epoch: int, progress: Progress | None = None,
-                 report: Callable[[float, str], None] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        label: str,
+        epochs: int,
+        steps_per_epoch: int,
+        progress: Progress | None = None,
+        report: Callable[[float, str], None] | None = None,
+    ):
         super().__init__()
         self.label, self.epochs, self.steps = label, epochs, steps_per_epoch
         self.progress, self.report = progress, report

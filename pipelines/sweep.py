@@ -1,31 +1,38 @@
 """The classic vanishing-gradient experiments: vary one setting (sequence length, recurrent gain,
-clipping) across cells and seeds, at an equal training budget, and tabulate what happens.
+clipping...) across cells and seeds, at an equal training budget, and tabulate what happens.
 
 Usage: python -m pipelines.sweep --task adding --over length --values 10 25 50 100 --seeds 0 1 2
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
+import sys
+import typing
+from dataclasses import fields, replace
 
 import pandas as pd
 
-from pipelines.cli import OneLineParser, add_config_options, none_or, run_command
-from pipelines.config import CONFIGS, TrainConfig
-from pipelines.train import print_table, run_experiment
+from data import ConfigError
+from models.experiment_store import experiment_path, save_sweep, sweep_files
+from pipelines.cli import OneLineParser, add_task_options, given_options, option_type, print_table, run_command
+from pipelines.tasks import TASKS, get_task, task_of
+from pipelines.tasks.base import TrainConfig
 
-SWEEPABLE = {"length": int, "gain": float, "clipnorm": none_or(float), "seq_len": int, "lookback": int, "units": int}
-HEADLINE = {"adding": "test_mse", "text": "val_bpc", "stock": "mase"}
+COMMAND_FLAGS = ("task", "over", "values", "seeds", "overwrite", "quiet")
+
+
+def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
+    """The settings a sweep may vary for a task (fields marked sweep=True), with how to read a value."""
+    hints = typing.get_type_hints(config_class)
+    return {spec.name: option_type(hints[spec.name]) for spec in fields(config_class) if spec.metadata.get("sweep")}
 
 
 def sweep(
     config: TrainConfig, over: str, values: list, seeds: list[int], *, overwrite=False, progress=None, report=None
 ) -> pd.DataFrame:
     """Train every cell for every value x seed; return one row per (value, seed, cell)."""
-    if over not in SWEEPABLE or not hasattr(config, over):
-        options = [name for name in SWEEPABLE if hasattr(config, name)]
-        raise ValueError(f"Cannot sweep over {over!r} for --task {config.task}: choose one of {', '.join(options)}.")
+    from pipelines.experiment import run_experiment
+
     base = config.experiment_name()
     rows = []
     total = len(values) * len(seeds)
@@ -59,41 +66,45 @@ def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m pipelines.sweep", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", choices=list(CONFIGS), default="adding", help="the task to sweep (default: adding)")
-    parser.add_argument("--over", required=True, choices=list(SWEEPABLE), help="the setting to vary")
+    parser.add_argument("--task", choices=list(TASKS), default="adding", help="the task to sweep (default: adding)")
+    every = sorted({name for task in TASKS.values() for name in sweepable(task.config_class)})
+    parser.add_argument("--over", required=True, choices=every, help="the setting to vary")
     parser.add_argument("--values", nargs="+", required=True, help="its values ('none' turns clipping off)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds per value (default: 0 1 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing runs of the same name")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_config_options(
-        parser.add_argument_group("training options (every task)"), TrainConfig, exclude=("task", "seed")
-    )
-    for task, config_class in CONFIGS.items():
-        group = parser.add_argument_group(f"--task {task}")
-        add_config_options(group, config_class, exclude=tuple(TrainConfig.__dataclass_fields__))
+    add_task_options(parser, TrainConfig, {name: task.config_class for name, task in TASKS.items()}, skip=("seed",))
     return parser
 
 
-def main() -> int:
-    args = build_parser().parse_args()
-    config_class = CONFIGS[args.task]
-    given = {k: v for k, v in vars(args).items() if k not in ("task", "over", "values", "seeds", "overwrite", "quiet")}
-    wrong = sorted(set(given) - set(config_class.__dataclass_fields__))
-    if wrong:
-        raise ValueError(f"--{wrong[0].replace('_', '-')} does not apply to --task {args.task}: see --help.")
-    config = config_class(**given)
+def plan(args) -> tuple[TrainConfig, list]:
+    """The base config and the values to sweep, checked before anything trains."""
+    config_class = get_task(args.task).config_class
+    given = given_options(args, config_class, args.task, exclude=COMMAND_FLAGS)
+    readers = sweepable(config_class)
+    if args.over not in readers:
+        raise ConfigError(
+            f"Cannot sweep over {args.over!r} for --task {args.task}: choose one of {', '.join(readers)}."
+        )
     if args.over in given:
-        raise ValueError(
+        raise ConfigError(
             f"--{args.over.replace('_', '-')} is what the sweep varies: give its values with --values only."
         )
     try:
-        values = [SWEEPABLE[args.over](v) for v in args.values]
+        values = [readers[args.over](v) for v in args.values]
     except ValueError as exc:
-        raise ValueError(
-            f"--values for {args.over} must be numbers{' or none' if args.over == 'clipnorm' else ''}: got {' '.join(args.values)}."
-        ) from exc
+        raise ConfigError(f"--values for {args.over} must be numbers or none: got {' '.join(args.values)}.") from exc
+    config = config_class(**given)
+    for value in values:  # each trial's config validates itself: refuse a bad value before any training
+        replace(config, **{args.over: value})
     if config.name is None:
         config = replace(config, name=f"sweep-{args.task}-{args.over}")
+    experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
+    return config, values
+
+
+def execute(args) -> int:
+    config, values = plan(args)
     if args.quiet:
         trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite)
     else:
@@ -101,17 +112,20 @@ def main() -> int:
 
         with make_progress() as progress:
             trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite, progress=progress)
-    headline = HEADLINE[args.task]
-    table = summarise(trials, args.over, headline)
-    folder = Path(config.out) / config.experiment_name()
-    trials.to_csv(folder / "trials.csv", index=False)
-    table.to_csv(folder / "sweep.csv", index=False)
+    table = summarise(trials, args.over, task_of(config).headline)
+    folder = experiment_path(config.out, config.experiment_name())
+    save_sweep(folder, trials, table)
     print_table(
         table, f"sweep over {args.over}: {args.task}, {config.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
     )
-    print(f"saved: {folder}/sweep.csv, {folder}/trials.csv and one run folder per trial")
+    trials_file, summary_file = sweep_files(folder)
+    print(f"saved: {summary_file}, {trials_file} and one run folder per trial")
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), execute, argv)
+
+
 if __name__ == "__main__":
-    run_command(main)
+    sys.exit(main())

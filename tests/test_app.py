@@ -1,12 +1,13 @@
 """The dashboard, driven by Streamlit's AppTest: pages render what the data and runs hold."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.config import AddingConfig
-from pipelines.train import run_experiment
+from pipelines.experiment import run_experiment
+from pipelines.tasks.adding import AddingConfig
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -71,6 +72,7 @@ def test_gradient_flow_shows_table_heatmaps_and_horizons(tiny_runs, monkeypatch)
     spec = str(charts[0].proto.spec)
     assert "heatmap" in spec and "simple_rnn" in spec and "lstm" in spec
     assert any("forget gate" in m.value for m in app.markdown)
+    assert any("headline metric is `test_mse`" in c.value for c in app.caption)
 
 
 def test_gradient_flow_reports_a_damaged_experiment(tiny_runs, tmp_path, monkeypatch):
@@ -86,12 +88,22 @@ def test_gradient_flow_reports_a_damaged_experiment(tiny_runs, tmp_path, monkeyp
 
 
 def test_gradient_flow_reports_a_corrupt_gradient_file(tiny_runs, tmp_path, monkeypatch):
-    import shutil
-
     copy = tmp_path / "runs"
     shutil.copytree(tiny_runs, copy)
     (copy / "adding-T10" / "lstm" / "gradients.npz").write_bytes(b"truncated")
     monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
     app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
     assert not app.exception
-    assert "Cannot read" in app.error[0].value
+    assert "gradients.npz" in app.error[0].value and "cannot be read" in app.error[0].value
+
+
+def test_dashboard_pages_import_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport dashboard.gradient_flow, dashboard.data_explorer\n"
+        "print([m for m in ('tensorflow', 'keras') if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

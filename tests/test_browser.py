@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import AddingConfig
-from pipelines.train import run_experiment
+from pipelines.experiment import run_experiment
+from pipelines.tasks.adding import AddingConfig
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

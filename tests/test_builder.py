@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from data import ConfigError
 from models import CELLS, build_model, count_params, unroll_layer, unrolled_forward
 
 
@@ -63,7 +64,7 @@ def test_same_seed_same_weights_and_classifier_head():
 
 
 def test_unknown_cell_lists_the_allowed_ones():
-    with pytest.raises(ValueError, match="simple_rnn, lstm, gru"):
+    with pytest.raises(ConfigError, match="simple_rnn, lstm, gru"):
         build_model("transformer", (10, 1))
 
 

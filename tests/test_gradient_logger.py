@@ -155,3 +155,18 @@ def test_other_backends_get_one_sentence(monkeypatch):
     x, y = probe_batch()
     with pytest.raises(RuntimeError, match="needs the TensorFlow backend .*KERAS_BACKEND=tensorflow"):
         GradientLogger(x, y)
+
+
+def test_one_logger_serves_two_fits_and_cadence_zero_records_epoch_ends_only():
+    x, y = adding_problem(192, 12, seed=2)
+    model = build_model("gru", (12, 2), units=4)
+    logger = GradientLogger(x[:16], y[:16], every_n_batches=0)
+    model.fit(x, y, batch_size=32, epochs=3, callbacks=[logger], verbose=0)
+    assert list(logger.log["step"]) == [6, 12, 18] and list(logger.log["epoch"]) == [0, 1, 2]
+    first_fit = logger.log["h_grad_norm/gru_1"].copy()
+    smaller = build_model("gru", (12, 2), units=3)  # a different model: the probe must be rebuilt
+    smaller.fit(x, y, batch_size=64, epochs=1, callbacks=[logger], verbose=0)
+    assert list(logger.log["step"]) == [3]  # the second fit starts a fresh log
+    assert logger.log["h_grad_norm/gru_1"].shape == (1, 12)
+    assert not np.allclose(logger.log["h_grad_norm/gru_1"][0], first_fit[-1])
+    assert logger.log["weight_grad_norm/gru/gru_1/gru_cell/kernel"].shape == (1,)

@@ -1,17 +1,19 @@
-"""The pipelines end to end on tiny settings: train every task, evaluate honestly, repeat,
-resume, sweep and predict; bad input exits with status 2 and one sentence."""
+"""The pipelines end to end on tiny settings, in-process: train every task, evaluate honestly,
+repeat, resume, sweep and predict; bad input exits with status 2 and one sentence."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from data import load_prices
 from models import load_run
-from pipelines.config import AddingConfig, StockConfig, TextConfig
-from pipelines.train import run_experiment
+from pipelines import predict, sweep, train
+from pipelines.experiment import run_experiment
+from pipelines.tasks.adding import AddingConfig
+from pipelines.tasks.stock import StockConfig
+from pipelines.tasks.text import TextConfig
 
 TINY = {"epochs": 1, "units": 4, "batch_size": 32, "log_every": 5, "probe_size": 8}
 
@@ -34,10 +36,12 @@ def test_stock_run_compares_cells_with_naive_and_ridge(runs):
     run = load_run(runs["stock"].runs["lstm"])
     assert list(run.predictions.columns) == ["date", "previous_close", "actual", "naive", "ridge", "lstm"]
     assert run.preprocessing["data"]["source"] == "bundled"
-    assert (runs["stock"].path / "comparison.csv").is_file()
     merged = pd.read_csv(runs["stock"].path / "predictions.csv")
     assert list(merged.columns) == ["date", "previous_close", "actual", "naive", "ridge", "simple_rnn", "lstm"]
     np.testing.assert_allclose(merged["lstm"], run.predictions["lstm"])
+    saved = pd.read_csv(runs["stock"].path / "comparison.csv")
+    assert saved["params"].dtype.kind == "i" or saved["params"].isna().any()  # counts stay whole numbers
+    assert "1121.0" not in (runs["stock"].path / "comparison.csv").read_text()
 
 
 def test_mae_and_mase_recomputed_from_predictions_match_run_json(runs):
@@ -53,13 +57,60 @@ def test_mae_and_mase_recomputed_from_predictions_match_run_json(runs):
         assert p["date"].iloc[-1] == "2013-03-01"
 
 
+def test_loaded_run_forecast_reproduces_the_saved_predictions_exactly(runs):
+    run = load_run(runs["stock"].runs["lstm"])
+    table = run.forecast(load_prices("AAPL", "2011-01-01", source="bundled"))
+    assert pd.isna(table["date"].iloc[-1]) and np.isnan(table["actual"].iloc[-1])  # the day after the data
+    by_date = table.dropna(subset=["date"]).set_index(table["date"].dropna().dt.strftime("%Y-%m-%d"))
+    saved = run.predictions.set_index("date")
+    np.testing.assert_array_equal(by_date.loc[saved.index, "forecast"].to_numpy(), saved["lstm"].to_numpy())
+    np.testing.assert_array_equal(by_date.loc[saved.index, "actual"].to_numpy(), saved["actual"].to_numpy())
+
+
+def test_price_target_five_days_ahead_end_to_end(tmp_path):
+    config = StockConfig(
+        start="2012-01-01", lookback=8, horizon=5, target="price", cells=["gru"], out=str(tmp_path), **TINY
+    )
+    result = run_experiment(config)
+    run = load_run(result.runs["gru"])
+    prices = load_prices("AAPL", "2012-01-01", source="bundled")
+    close = prices["Close"]
+    p = run.predictions
+    days = [close.index.get_loc(pd.Timestamp(d)) for d in p["date"]]
+    # the forecast day is five trading days after the close it starts from
+    np.testing.assert_allclose(p["previous_close"], close.iloc[np.array(days) - 5].to_numpy())
+    np.testing.assert_allclose(p["actual"], close.iloc[days].to_numpy())
+    table = run.forecast(prices)
+    assert table["date"].isna().sum() == 5  # five forecasts reach past the last day
+    known = table.dropna(subset=["date"])
+    np.testing.assert_array_equal(known["forecast"].to_numpy()[-len(p) :], p["gru"].to_numpy())
+    assert run.metrics["mase"] == pytest.approx(
+        np.mean(np.abs(p["actual"] - p["gru"])) / np.mean(np.abs(p["actual"] - p["previous_close"]))
+    )
+
+
 def test_text_run_reports_bits_per_character_and_samples(runs):
     table = runs["text"].table.set_index("model")
     assert {"simple_rnn", "lstm", "unigram"} == set(table.index)
-    assert 0 < table.loc["lstm", "val_bpc"] < 10
     run = load_run(runs["text"].runs["lstm"])
-    assert set(run.preprocessing["samples"]) == {"0.5", "1.0"}
-    assert len(run.preprocessing["samples"]["1.0"]) == 10 + 200  # prompt + generated
+    assert set(run.info["outputs"]["samples"]) == {"0.5", "1.0"}
+    assert len(run.info["outputs"]["samples"]["1.0"]) == 10 + 200  # prompt + generated
+    assert run.generate("HAMLET:", length=20, temperature=0).startswith("HAMLET:")
+
+
+def test_a_trained_text_model_beats_the_unigram_baseline(tmp_path):
+    config = TextConfig(
+        max_chars=20_000,
+        seq_len=20,
+        cells=["gru"],
+        epochs=2,
+        units=32,
+        learning_rate=1e-2,
+        log_every=0,
+        out=str(tmp_path),
+    )
+    table = run_experiment(config).table.set_index("model")
+    assert table.loc["gru", "test_bpc"] < table.loc["unigram", "test_bpc"] - 0.5  # 3.4 against 4.8 here
 
 
 def test_adding_run_reports_mse_against_one_sixth(runs):
@@ -68,7 +119,8 @@ def test_adding_run_reports_mse_against_one_sixth(runs):
     for cell in ("simple_rnn", "lstm", "gru"):
         run = load_run(runs["adding"].runs[cell])
         assert run.metrics["solved"] == (run.metrics["test_mse"] < 0.01)
-        assert run.gradients[f"h_grad_norm/{cell}_1"].shape[1] == 10
+        assert run.probe_layer == f"{cell}_1"
+        assert run.gradients[f"h_grad_norm/{run.probe_layer}"].shape[1] == 10
         assert 0 <= run.metrics["gradient_horizon"] <= 9
 
 
@@ -84,13 +136,13 @@ def test_same_seed_gives_the_same_metrics(tmp_path):
     assert [f for f, _ in reports] == [1.0] and reports[0][1].startswith("lstm: epoch 1/1 loss")
 
 
-def test_config_file_repeats_a_run_exactly(runs, tmp_path):
+def test_config_file_repeats_the_run_of_that_cell_exactly(runs, tmp_path, capsys):
     run_json = runs["adding"].runs["gru"] / "run.json"
-    repeated = cli("pipelines.train", "--config", str(run_json), "--out", str(tmp_path), "--quiet")
-    assert repeated.returncode == 0, repeated.stderr
+    assert train.main(["--config", str(run_json), "--out", str(tmp_path), "--quiet"]) == 0
     original = json.loads(run_json.read_text())["metrics"]
     again = json.loads((tmp_path / "adding-T10" / "gru" / "run.json").read_text())["metrics"]
     assert again["test_mse"] == original["test_mse"]
+    assert sorted(p.name for p in (tmp_path / "adding-T10").iterdir()) == ["comparison.csv", "gru"]
 
 
 def test_resume_continues_after_an_interruption(tmp_path, monkeypatch):
@@ -119,12 +171,13 @@ def test_resume_continues_after_an_interruption(tmp_path, monkeypatch):
     assert started == [1, 2]  # epoch 0 was not trained again
     run = load_run(tmp_path / "adding-T10" / "lstm")
     assert len(run.history) == 3
+    assert not (tmp_path / "adding-T10" / ".backup").exists()  # training state is gone once saved
 
 
 def test_sweep_tabulates_mean_spread_horizon_and_gradient_norm(tmp_path):
-    result = cli("pipelines.sweep", "--over", "gain", "--values", "0.5", "2.0", "--seeds", "0", "1", "--cells", "simple_rnn",
-                 "--length", "10", "--samples", "300", "--epochs", "1", "--units", "4", "--out", str(tmp_path), "--quiet")  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    args = ["--over", "gain", "--values", "0.5", "2.0", "--seeds", "0", "1", "--cells", "simple_rnn", "--length", "10"]
+    args += ["--samples", "300", "--epochs", "1", "--units", "4", "--out", str(tmp_path), "--quiet"]
+    assert sweep.main(args) == 0
     table = pd.read_csv(tmp_path / "sweep-adding-gain" / "sweep.csv")
     assert list(table["gain"]) == [0.5, 2.0] and (table["seeds"] == 2).all()
     assert {"test_mse_mean", "test_mse_std", "horizon_mean", "max_grad_norm"} <= set(table.columns)
@@ -133,47 +186,71 @@ def test_sweep_tabulates_mean_spread_horizon_and_gradient_norm(tmp_path):
     assert table.loc[0, "max_grad_norm"] < table.loc[1, "max_grad_norm"]
 
 
-def test_predict_forecasts_and_generates(runs):
-    stock = cli("pipelines.predict", str(runs["stock"].runs["lstm"]), "--show", "3")
-    assert stock.returncode == 0, stock.stderr
-    assert "2013-03-01" in stock.stdout and "next" in stock.stdout
-    text = cli("pipelines.predict", str(runs["text"].runs["lstm"]), "--prompt", "HAMLET:", "--length", "20")
-    assert text.returncode == 0, text.stderr
-    assert text.stdout.startswith("HAMLET:") and len(text.stdout.rstrip("\n")) >= len("HAMLET:") + 20
-    adding = cli("pipelines.predict", str(runs["adding"].runs["gru"]), "--samples", "50")
-    assert adding.returncode == 0, adding.stderr
-    assert "50 fresh sequences of length 10" in adding.stdout and "predicting the mean: 0.16667" in adding.stdout
+def test_predict_forecasts_generates_and_scores(runs, capsys):
+    assert predict.main([str(runs["stock"].runs["lstm"]), "--show", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "2013-03-01" in out and "next" in out and len(out.strip().splitlines()) == 1 + 1 + 3
+    assert predict.main([str(runs["text"].runs["lstm"]), "--prompt", "HAMLET:", "--length", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("HAMLET:") and len(out.rstrip("\n")) >= len("HAMLET:") + 20
+    assert predict.main([str(runs["adding"].runs["gru"]), "--samples", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "50 fresh sequences, T = 10" in out and "0.16667" in out
 
 
-def cli(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300)
+def test_predict_forecasts_from_a_csv(runs, tmp_path, capsys):
+    prices = load_prices("MSFT", "2012-06-01", "2012-12-31", source="bundled")
+    csv = tmp_path / "msft.csv"
+    prices.reset_index()[["Date", "Close"]].to_csv(csv, index=False)
+    assert predict.main([str(runs["stock"].runs["lstm"]), "--csv", str(csv), "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"prices from {csv}" in out and "2012-12-31" in out
+
+
+def test_predict_refuses_options_of_another_task(runs, capsys):
+    assert predict.main([str(runs["adding"].runs["gru"]), "--prompt", "Hi"]) == 2
+    assert "--prompt does not apply to adding runs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--task", "stock", "--ticker", "ZZZZ"], "No bundled prices for 'ZZZZ'"),
-        (["--task", "adding", "--cells", "lstm", "transformer"], "Unknown cell transformer"),
+        (["--task", "adding", "--cells", "lstm", "transformer"], "invalid choice: 'transformer'"),
         (["--task", "stock", "--lookback", "5000"], "lookback"),
         (["--task", "text", "--corpus", "missing.txt"], "No corpus 'missing.txt'"),
         (["--task", "stock", "--start", "2010-05-01", "--end", "2010-01-01"], "date range is empty"),
         (["--task", "adding", "--epochs", "many"], "invalid int value: 'many'"),
-        (["--task", "adding", "--ticker", "AAPL"], "--ticker does not apply to --task adding"),
+        (["--task", "adding", "--ticker", "AAPL"], "--ticker does not apply to adding runs"),
+        (["--task", "adding", "--units", "0"], "--units must be at least 1 (got 0)"),
+        (["--task", "copy", "--samples", "10"], "--samples must be at least 30"),
+        (["--task", "adding", "--name", "../elsewhere"], "not a plain folder name"),
+        (["--epochs", "3"], "Say which task to train"),
     ],
 )
-def test_bad_input_exits_2_with_one_sentence_and_creates_nothing(tmp_path, args, message):
-    result = cli("pipelines.train", *args, "--out", str(tmp_path / "runs"), "--quiet")
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+def test_bad_input_exits_2_with_one_sentence_and_creates_nothing(tmp_path, capsys, args, message):
+    assert train.main([*args, "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
 
 
-def test_existing_run_is_left_alone_without_overwrite(runs):
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    """Only the project's own errors become one sentence; anything else is a bug and must show."""
+    import pipelines.experiment
+
+    def broken(*args, **kwargs):
+        raise ValueError("a genuine bug")
+
+    monkeypatch.setattr(pipelines.experiment, "run_experiment", broken)
+    with pytest.raises(ValueError, match="a genuine bug"):
+        train.main(["--task", "adding", "--quiet"])
+
+
+def test_existing_run_is_left_alone_without_overwrite(runs, capsys):
     run_json = runs["adding"].runs["lstm"] / "run.json"
     before = run_json.read_bytes()
-    result = cli(
-        "pipelines.train",
+    args = [
         "--task",
         "adding",
         "--length",
@@ -185,21 +262,31 @@ def test_existing_run_is_left_alone_without_overwrite(runs):
         "--out",
         runs["out"],
         "--quiet",
-    )
-    assert result.returncode == 2 and "--overwrite" in result.stderr and "Traceback" not in result.stderr
+    ]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and "Traceback" not in err
     assert run_json.read_bytes() == before
 
 
-def test_predict_refuses_a_folder_that_is_not_a_run(tmp_path):
-    result = cli("pipelines.predict", str(tmp_path))
-    assert result.returncode == 2 and "no run.json" in result.stderr and "Traceback" not in result.stderr
+def test_predict_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert predict.main([str(tmp_path)]) == 2
+    assert "no run.json" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module", ["pipelines.train", "pipelines.sweep", "pipelines.predict", "pipelines.defaults"])
-def test_every_command_has_help(module):
-    result = cli(module, "--help")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python -m " + module)
+def test_unknown_config_keys_are_refused(runs, tmp_path, capsys):
+    info = json.loads((runs["adding"].runs["lstm"] / "run.json").read_text())
+    info["config"]["momentum"] = 0.9
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(info))
+    assert train.main(["--config", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "unknown field(s) momentum for task adding" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [train, sweep, predict])
+def test_every_command_has_help(command, capsys):
+    assert command.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m {command.__name__}")
 
 
 def test_sweep_summary_keeps_the_no_clipping_row():
@@ -220,20 +307,3 @@ def test_sweep_summary_keeps_the_no_clipping_row():
     assert len(table) == 2 and np.isnan(table.loc[0, "clipnorm"])
     assert table.loc[0, "test_mse_mean"] == pytest.approx(0.3) and table.loc[0, "max_grad_norm"] == 50.0
     assert table.loc[1, "horizon_mean"] == 10 and table.loc[1, "seeds"] == 2
-
-
-def test_fold_scaling_sees_only_the_folds_past():
-    import json as json_module
-
-    from pipelines.tasks import stock_arrays
-
-    close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 400)))
-    config = StockConfig(lookback=10)
-    pre, X, y, target_day = stock_arrays(close, config, train_end=150)
-    changed = close.copy()
-    changed[150:] *= 3  # the future moves; the scaling fitted on the past must not
-    pre_changed, *_ = stock_arrays(changed, config, train_end=150)
-    assert pre == pre_changed
-    mean = json_module.loads(pre["feature_scaler"])["mean"][0]
-    assert mean == pytest.approx(np.mean(np.diff(np.log(close[:150]))))
-    assert len(X) == len(y) == len(target_day) == 400 - 1 - 10

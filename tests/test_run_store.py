@@ -157,3 +157,25 @@ def test_run_json_without_its_sections_is_refused(tmp_path, trained):
     (path / "run.json").write_text(json.dumps(info))
     with pytest.raises(RunError, match="lacks model"):
         load_run(path)
+
+
+def test_run_json_records_the_probe_layer(tmp_path, trained):
+    run = load_run(save(tmp_path, trained))
+    assert run.probe_layer == "lstm_1" and run.info["model"]["probe_layer"] == "lstm_1"
+
+
+def test_a_run_of_an_earlier_format_is_refused_with_how_to_retrain(tmp_path, trained):
+    path = save(tmp_path, trained)
+    info = json.loads((path / "run.json").read_text())
+    info["format"] = "vanishing-gradient-lab/run-1"
+    (path / "run.json").write_text(json.dumps(info))
+    with pytest.raises(RunError, match="saved by an earlier version .*pipelines.train --config .*run.json --overwrite"):
+        load_run(path)
+
+
+def test_forecast_and_generate_refuse_runs_of_another_kind(tmp_path, trained):
+    run = load_run(save(tmp_path, trained))
+    with pytest.raises(RunError, match="not trained on prices"):
+        run.forecast(pd.DataFrame({"Close": [1.0, 2.0]}))
+    with pytest.raises(RunError, match="not trained on text"):
+        run.generate("hello")

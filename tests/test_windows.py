@@ -1,18 +1,21 @@
 """Windows, chronological splits, walk-forward folds, the train-only scaler and the targets."""
 
+import json
+
 import numpy as np
 import pytest
 
 from data import (
     ADDING_BASELINE_MSE,
     DataError,
+    StockScaling,
     adding_problem,
     chronological_split,
     fit_scaler,
     log_returns,
     returns_to_prices,
-    scaler_from_json,
-    scaler_to_json,
+    scaler_from_dict,
+    scaler_to_dict,
     sliding_windows,
     walk_forward_folds,
     windows_with_targets,
@@ -75,28 +78,44 @@ def test_walk_forward_folds_leave_a_gap_of_one_lookback():
         walk_forward_folds(20, n_splits=5, lookback=10)
 
 
-def test_scaler_uses_training_statistics_only():
-    rng = np.random.default_rng(0)
-    series = rng.normal(5, 2, size=1000)
-    split = chronological_split(len(series), 10)
-    train_points = series[: split.boundaries[0]]
-    scaler = fit_scaler(train_points)
-    assert scaler.mean_[0] == pytest.approx(train_points.mean())
-    assert scaler.scale_[0] == pytest.approx(train_points.std())
-    changed = series.copy()
-    changed[split.boundaries[1] :] += 1000  # the test data moves; the scaler must not
-    again = fit_scaler(changed[: split.boundaries[0]])
-    assert again.mean_[0] == scaler.mean_[0] and again.scale_[0] == scaler.scale_[0]
+def test_stock_scaling_is_fitted_on_the_training_part_only():
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 400)))
+    scaling = StockScaling.fit(close, lookback=10, horizon=1, target="return", train_end=150)
+    returns = np.diff(np.log(close[:150]))
+    assert scaling.features.mean_[0] == pytest.approx(returns.mean())
+    assert scaling.features.scale_[0] == pytest.approx(returns.std())
+    changed = close.copy()
+    changed[150:] *= 3  # a jump after the training part: the scaling must not see it
+    assert (
+        StockScaling.fit(changed, lookback=10, horizon=1, target="return", train_end=150).to_dict() == scaling.to_dict()
+    )
+    seeing_all = StockScaling.fit(changed, lookback=10, horizon=1, target="return", train_end=400)
+    assert seeing_all.to_dict() != scaling.to_dict()  # so the check above could have failed
+
+
+@pytest.mark.parametrize("target, horizon", [("return", 1), ("return", 5), ("price", 3)])
+def test_stock_scaling_windows_map_back_to_the_actual_prices(target, horizon):
+    close = 50 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.02, 300)))
+    scaling = StockScaling.fit(close, lookback=12, horizon=horizon, target=target, train_end=200)
+    X, y, target_day = scaling.training_windows(close)
+    assert len(X) == len(close) - (target == "return") - 12 - horizon + 1
+    np.testing.assert_allclose(scaling.to_prices(y, close[target_day - horizon]), close[target_day], rtol=1e-5)
+    again = StockScaling.from_dict(json.loads(json.dumps(scaling.to_dict())))
+    np.testing.assert_array_equal(again.training_windows(close)[0], X)
+    windows, last_day = scaling.forecast_windows(close)
+    assert len(windows) == len(X) + horizon and last_day[-1] == len(close) - 1  # the last ones reach past the data
+    with pytest.raises(DataError, match="damaged"):
+        StockScaling.from_dict({"lookback": 12})
 
 
 def test_scaler_survives_a_json_round_trip():
     values = np.random.default_rng(1).normal(size=(50, 3))
     scaler = fit_scaler(values)
-    loaded = scaler_from_json(scaler_to_json(scaler))
+    loaded = scaler_from_dict(json.loads(json.dumps(scaler_to_dict(scaler))))
     np.testing.assert_allclose(loaded.transform(values), scaler.transform(values))
     np.testing.assert_allclose(loaded.inverse_transform(scaler.transform(values)), values)
     with pytest.raises(DataError, match="damaged"):
-        scaler_from_json('{"mean": [1]}')
+        scaler_from_dict({"mean": [1]})
 
 
 def test_log_returns_convert_back_to_prices():

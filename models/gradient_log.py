@@ -1,0 +1,92 @@
+"""The gradient log's format, in one place: the names of its arrays, the one-number summaries of a
+profile (gradient horizon, per-step decay), and reading and writing it as plain arrays (.npz).
+
+Imports no Keras, so the dashboard and listings can read logs without starting TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from data.atomic import atomic_write
+
+HORIZON_FRACTION = 1e-2  # the horizon counts steps back while ||dL/dh_t|| >= 1% of ||dL/dh_T||
+GATES = ("forget", "input", "output")
+
+STEP, EPOCH, LOSS = "step", "epoch", "loss"  # (records,): training batch, epoch and probe loss
+X_GRAD = "x_grad_norm"  # (records, T): ||dL/dx_t|| at the input of the first recurrent layer
+GLOBAL_GRAD = "global_grad_norm"  # (records,): norm of every weight gradient together, before clipping
+
+
+def h_grad_key(layer: str) -> str:
+    """(records, T): ||dL/dh_t|| of a recurrent layer."""
+    return f"h_grad_norm/{layer}"
+
+
+def horizon_key(layer: str) -> str:
+    """(records,): the gradient horizon of that layer's profile."""
+    return f"horizon/{layer}"
+
+
+def decay_key(layer: str) -> str:
+    """(records,): the fitted per-step decay factor of that layer's profile."""
+    return f"decay/{layer}"
+
+
+def gate_key(layer: str, gate: str) -> str:
+    """(records, T): mean activation of an LSTM gate (forget, input or output) per time step."""
+    return f"gate_mean/{layer}/{gate}"
+
+
+def weight_grad_key(variable_path: str) -> str:
+    """(records,): gradient norm of one weight tensor."""
+    return f"weight_grad_norm/{variable_path}"
+
+
+def gradient_horizon(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> int:
+    """Steps back from the last step before ||dL/dh_t|| first falls below `fraction` x ||dL/dh_T||.
+
+    For norms proportional to a^(T-t) with a < 1 this is floor(log(fraction) / log(a)), capped at T-1.
+    """
+    norms = np.asarray(norms, dtype=float)
+    last = norms[-1]
+    if not np.isfinite(last) or last == 0:
+        return 0
+    ratios = norms[::-1] / last  # ratio k steps back
+    below = np.flatnonzero(~(ratios >= fraction))  # NaN counts as lost
+    return int(below[0] - 1) if len(below) else len(norms) - 1
+
+
+def decay_factor(norms: np.ndarray) -> float:
+    """Per-step factor a fitted to ||dL/dh_{T-k}|| ~ c * a^k by least squares on the log norms."""
+    norms = np.asarray(norms, dtype=float)[::-1]
+    k = np.arange(len(norms))
+    keep = np.isfinite(norms) & (norms > 1e-30)
+    if keep.sum() < 2:
+        return float("nan")
+    slope, _ = np.polyfit(k[keep], np.log(norms[keep]), 1)
+    return float(np.exp(slope))
+
+
+def summarize(log: dict[str, np.ndarray], layer: str) -> dict[str, float]:
+    """What a comparison table shows of a log: the layer's horizon and decay at the last record,
+    and the largest global gradient norm seen during training."""
+    return {
+        "gradient_horizon": int(log[horizon_key(layer)][-1]),
+        "gradient_decay": float(log[decay_key(layer)][-1]),
+        "max_global_grad_norm": float(np.max(log[GLOBAL_GRAD])),
+    }
+
+
+def save_gradient_log(log: dict[str, np.ndarray], path: str | Path) -> Path:
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **log)
+    return Path(path)
+
+
+def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a log written by `GradientLogger.save` (plain arrays, no pickle)."""
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}

@@ -1,0 +1,44 @@
+"""The adding problem: two marked values, one in each half of a sequence of T steps; the target is
+their sum. Predicting the mean (1.0) scores MSE 1/6; a run counts as solved below 0.01.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from data import ADDING_BASELINE_MSE, adding_problem
+from pipelines.tasks.base import at_least
+from pipelines.tasks.synthetic import SyntheticConfig, SyntheticTask
+
+SOLVED_MSE = 0.01
+
+
+@dataclass
+class AddingConfig(SyntheticConfig):
+    task: ClassVar[str] = "adding"
+
+    def __post_init__(self):
+        super().__post_init__()
+        at_least(self, "length", 2)  # a marker in each half
+
+
+class AddingTask(SyntheticTask):
+    name = "adding"
+    summary = "the adding problem: sum two values marked up to T steps apart"
+    config_class = AddingConfig
+    headline = "test_mse"
+    baseline_name = "predict-the-mean"
+    default_run = {"epochs": 20, "length": 50, "samples": 10_000}
+
+    def generate(self, samples, length, seed):
+        return adding_problem(samples, length, seed=seed)
+
+    def metrics(self, y_true, predicted, length) -> dict:
+        mse = float(np.mean((np.ravel(y_true) - np.ravel(predicted)) ** 2))
+        return {"test_mse": mse, "solved": mse < SOLVED_MSE}
+
+    def baseline(self, length) -> dict:
+        return {"test_mse": ADDING_BASELINE_MSE, "solved": False}

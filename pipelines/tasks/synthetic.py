@@ -1,0 +1,99 @@
+"""What the generated long-range tasks share: sequences drawn from a seed and split 80/10/10, one
+memoryless baseline row, and scoring a saved run on fresh sequences it has never seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.inference import PREDICT_BATCH
+from pipelines.tasks.base import (
+    Baselines,
+    Evaluation,
+    ModelShape,
+    PredictOptions,
+    Prepared,
+    Split,
+    Task,
+    TrainConfig,
+    at_least,
+    option,
+)
+
+FRESH_SEED_OFFSET = 10_000  # fresh sequences use seeds no default training run uses
+
+
+@dataclass
+class SyntheticConfig(TrainConfig):
+    length: int = option(50, "T: how many steps the task must remember across", sweep=True)
+    samples: int = option(10_000, "generated sequences (80% train, 10% validation, 10% test)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        at_least(self, "length", 1)
+        at_least(self, "samples", 30)  # enough to leave test sequences
+
+    def default_name(self) -> str:
+        return f"{self.task}-T{self.length}"
+
+
+@dataclass
+class FreshSequences(PredictOptions):
+    samples: int = option(1000, "fresh sequences to score the run on")
+
+    def __post_init__(self):
+        at_least(self, "samples", 1)
+
+
+class SyntheticTask(Task):
+    """Subclasses provide `generate`, `metrics`, `baseline` and, if needed, `model_shape`."""
+
+    predict_class = FreshSequences
+    baseline_name: str
+
+    def generate(self, samples: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def metrics(self, y_true: np.ndarray, predicted: np.ndarray, length: int) -> dict:
+        raise NotImplementedError
+
+    def baseline(self, length: int) -> dict:
+        """The memoryless baseline's metrics, known in closed form."""
+        raise NotImplementedError
+
+    def model_shape(self, x: np.ndarray) -> ModelShape:
+        return ModelShape(input_shape=x.shape[1:])
+
+    def prepare(self, config: SyntheticConfig) -> Prepared[None]:
+        x, y = self.generate(config.samples, config.length, config.seed)
+        n_train, n_val = int(0.8 * config.samples), int(0.1 * config.samples)
+        val_end = n_train + n_val
+        return Prepared(
+            Split(x[:n_train], y[:n_train]),
+            Split(x[n_train:val_end], y[n_train:val_end]),
+            Split(x[val_end:], y[val_end:]),
+            shape=self.model_shape(x),
+            preprocessing={"length": config.length},
+            data_info={"generator": type(self).__name__, "seed": config.seed, "samples": config.samples},
+            context=None,
+        )
+
+    def baselines(self, config: SyntheticConfig, prepared) -> Baselines:
+        return Baselines([{"model": self.baseline_name, **self.baseline(config.length)}])
+
+    def evaluate(self, config: SyntheticConfig, prepared, model, cell, baselines) -> Evaluation:
+        predicted = model.predict(prepared.test.x, verbose=0, batch_size=PREDICT_BATCH)
+        return Evaluation(self.metrics(prepared.test.y, predicted, config.length))
+
+    def use_saved(self, run, options: FreshSequences) -> str:
+        length = int(run.config["length"])
+        x, y = self.generate(options.samples, length, FRESH_SEED_OFFSET + options.seed)
+        scores = self.metrics(y, run.model.predict(x, verbose=0, batch_size=PREDICT_BATCH), length)
+        table = pd.DataFrame({run.config["cell"]: scores, self.baseline_name: self.baseline(length)})
+        heading = (
+            f"{run.path}: {options.samples} fresh sequences, T = {length} (seed {FRESH_SEED_OFFSET + options.seed})"
+        )
+        return heading + "\n" + table.to_string(float_format=lambda v: f"{v:.5g}")
