@@ -152,6 +152,15 @@ def format_value(value) -> str:
     return str(value)
 
 
+def command(build_parser: Callable[[], argparse.ArgumentParser], execute: Callable) -> Callable[..., int]:
+    """A command's `main(argv=None) -> exit status`, for `python -m` and for in-process tests."""
+
+    def main(argv: list[str] | None = None) -> int:
+        return run_command(build_parser(), execute, argv)
+
+    return main
+
+
 def run_command(parser: argparse.ArgumentParser, execute: Callable[[argparse.Namespace], int | None], argv=None) -> int:
     """Parse, then run: the project's errors become one line on stderr and exit status 2; any other
     exception is a bug and keeps its traceback. TensorFlow loads only once the arguments parsed."""

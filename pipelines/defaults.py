@@ -10,9 +10,9 @@ import sys
 import time
 
 from models.cells import CELLS
-from pipelines.cli import OneLineParser, print_table, run_command
+from pipelines.cli import OneLineParser, command, print_table
 from pipelines.tasks import TASKS
-from pipelines.tasks.base import TrainConfig
+from pipelines.tasks.config import TrainConfig
 
 
 def default_configs(out: str = "runs") -> list[TrainConfig]:
@@ -47,8 +47,7 @@ def execute(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), execute, argv)
+main = command(build_parser, execute)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from models.run_store import read_run_info
 from models.unroll import recurrent_layers
 from pipelines.progress import FitProgress
 from pipelines.tasks import task_of
-from pipelines.tasks.base import Baselines, Prepared, Task, TrainConfig
+from pipelines.tasks.base import Baselines, Prepared, Task
+from pipelines.tasks.config import TrainConfig
 
 Report = Callable[[float, str], None]  # (fraction done, message), for callers such as a dashboard
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.cli import OneLineParser, add_task_options, given_options, run_command
+from pipelines.cli import OneLineParser, add_task_options, command, given_options
 from pipelines.tasks import TASKS, get_task
-from pipelines.tasks.base import PredictOptions
+from pipelines.tasks.config import PredictOptions
 
 
 def build_parser() -> OneLineParser:
@@ -32,8 +32,7 @@ def execute(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), execute, argv)
+main = command(build_parser, execute)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,21 @@ Quiet mode (tests, the dashboard) swaps in a callback that reports to a function
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import keras
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+@contextmanager
+def progress_unless(quiet: bool) -> Iterator[Progress | None]:
+    """Progress bars on the terminal, or None (no bars) when asked to be quiet."""
+    if quiet:
+        yield None
+        return
+    with make_progress() as progress:
+        yield progress
 
 
 def make_progress() -> Progress:

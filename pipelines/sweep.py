@@ -14,9 +14,9 @@ import pandas as pd
 
 from data import ConfigError
 from models.experiment_store import experiment_path, save_sweep, sweep_files
-from pipelines.cli import OneLineParser, add_task_options, given_options, option_type, print_table, run_command
+from pipelines.cli import OneLineParser, add_task_options, command, given_options, option_type, print_table
 from pipelines.tasks import TASKS, get_task, task_of
-from pipelines.tasks.base import TrainConfig
+from pipelines.tasks.config import TrainConfig
 
 COMMAND_FLAGS = ("task", "over", "values", "seeds", "overwrite", "quiet")
 
@@ -105,13 +105,10 @@ def plan(args) -> tuple[TrainConfig, list]:
 
 def execute(args) -> int:
     config, values = plan(args)
-    if args.quiet:
-        trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite)
-    else:
-        from pipelines.progress import make_progress
+    from pipelines.progress import progress_unless
 
-        with make_progress() as progress:
-            trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite, progress=progress)
+    with progress_unless(args.quiet) as progress:
+        trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite, progress=progress)
     table = summarise(trials, args.over, task_of(config).headline)
     folder = experiment_path(config.out, config.experiment_name())
     save_sweep(folder, trials, table)
@@ -123,8 +120,7 @@ def execute(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), execute, argv)
+main = command(build_parser, execute)
 
 
 if __name__ == "__main__":

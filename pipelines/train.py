@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from data import ConfigError
-from pipelines.cli import OneLineParser, add_task_options, given_options, print_table, run_command
+from pipelines.cli import OneLineParser, add_task_options, command, given_options, print_table
 from pipelines.tasks import TASKS, config_from_saved, get_task
-from pipelines.tasks.base import TrainConfig, values_without
+from pipelines.tasks.config import TrainConfig, values_without
 
 COMMAND_FLAGS = ("task", "config", "overwrite", "resume", "quiet")
 
@@ -68,20 +68,16 @@ def config_from_args(args) -> TrainConfig:
 def execute(args) -> int:
     config = config_from_args(args)
     from pipelines.experiment import run_experiment
-    from pipelines.progress import make_progress
+    from pipelines.progress import progress_unless
 
-    if args.quiet:
-        result = run_experiment(config, overwrite=args.overwrite, resume=args.resume)
-    else:
-        with make_progress() as progress:
-            result = run_experiment(config, overwrite=args.overwrite, resume=args.resume, progress=progress)
+    with progress_unless(args.quiet) as progress:
+        result = run_experiment(config, overwrite=args.overwrite, resume=args.resume, progress=progress)
     print_table(result.table, f"{config.experiment_name()}: held-back test split")
     print(f"saved: {', '.join(str(p) for p in result.runs.values())}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), execute, argv)
+main = command(build_parser, execute)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from data import ConfigError
 from pipelines.tasks.adding import AddingTask
-from pipelines.tasks.base import Task, TrainConfig, config_from_dict
+from pipelines.tasks.base import Task
+from pipelines.tasks.config import TrainConfig, config_from_dict
 from pipelines.tasks.copy import CopyTask
 from pipelines.tasks.stock import StockTask
 from pipelines.tasks.text import TextTask

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from data import ADDING_BASELINE_MSE, adding_problem
-from pipelines.tasks.base import at_least
+from pipelines.tasks.config import at_least
 from pipelines.tasks.synthetic import SyntheticConfig, SyntheticTask
 
 SOLVED_MSE = 0.01

@@ -14,19 +14,8 @@ from data import TARGETS, StockScaling, chronological_split, load_prices, walk_f
 from data.stock_scaling import first_input_day
 from models.inference import PREDICT_BATCH, forecast, scaling_of, stock_preprocessing
 from pipelines.evaluate import RidgeBaseline, forecast_metrics
-from pipelines.tasks.base import (
-    Baselines,
-    Evaluation,
-    ModelShape,
-    PredictOptions,
-    Prepared,
-    Split,
-    Task,
-    TrainConfig,
-    at_least,
-    option,
-    require,
-)
+from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
+from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
 
 
 @dataclass

@@ -10,18 +10,8 @@ import numpy as np
 import pandas as pd
 
 from models.inference import PREDICT_BATCH
-from pipelines.tasks.base import (
-    Baselines,
-    Evaluation,
-    ModelShape,
-    PredictOptions,
-    Prepared,
-    Split,
-    Task,
-    TrainConfig,
-    at_least,
-    option,
-)
+from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
+from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option
 
 FRESH_SEED_OFFSET = 10_000  # fresh sequences use seeds no default training run uses
 

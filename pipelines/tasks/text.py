@@ -13,19 +13,8 @@ import numpy as np
 from data import CharVocab, chronological_split, load_corpus, windows_with_targets
 from models.inference import PREDICT_BATCH, generate, text_preprocessing
 from pipelines.evaluate import bits_per_char, unigram_bits_per_char
-from pipelines.tasks.base import (
-    Baselines,
-    Evaluation,
-    ModelShape,
-    PredictOptions,
-    Prepared,
-    Split,
-    Task,
-    TrainConfig,
-    at_least,
-    option,
-    require,
-)
+from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
+from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
 
 SAMPLE_TEMPERATURES = (0.5, 1.0)  # generated after training and kept in run.json
 SAMPLE_LENGTH = 200
