@@ -45,6 +45,9 @@ class GradientLogger(keras.callbacks.Callback):
         probe_y: their targets.
         every_n_batches: record cadence in training batches; 0 records only at epoch ends.
             Defaults to `100`.
+        probe_weights: weights of the probe loss, shaped like the loss per sample (or per sample
+            and step, for a per-step head), as Keras' sample_weight: e.g. 1 only on the steps that
+            need memory, so L is the loss on what must be remembered. Defaults to `None` (the mean).
         tensorboard_dir: also write TensorBoard scalars and histograms there. Defaults to `None`.
 
     Example:
@@ -57,7 +60,9 @@ class GradientLogger(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, probe_x, probe_y, every_n_batches: int = 100, tensorboard_dir: str | None = None):
+    def __init__(
+        self, probe_x, probe_y, every_n_batches: int = 100, tensorboard_dir: str | None = None, probe_weights=None
+    ):
         super().__init__()
         if keras.backend.backend() != "tensorflow":
             raise RuntimeError(
@@ -70,6 +75,13 @@ class GradientLogger(keras.callbacks.Callback):
         if len(self.probe_x) != len(self.probe_y) or len(self.probe_x) == 0:
             raise ValueError(
                 f"The probe batch needs as many targets as inputs and at least one of each (got {len(self.probe_x)} and {len(self.probe_y)})."
+            )
+        self.probe_weights = None if probe_weights is None else np.asarray(probe_weights, dtype="float32")
+        if self.probe_weights is not None and (
+            self.probe_weights.shape != self.probe_y.shape[: self.probe_weights.ndim] or not self.probe_weights.any()
+        ):
+            raise ValueError(
+                f"probe_weights has shape {self.probe_weights.shape}: it needs the leading shape of the targets ({self.probe_y.shape}) and a weight above 0."
             )
         if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
             raise RuntimeError(
@@ -118,7 +130,8 @@ class GradientLogger(keras.callbacks.Callback):
         """Take one record now (also usable outside fit, after `on_train_begin`)."""
         if self._probe_fn is None:
             self._probe_fn = self._build_probe(self.model)
-        out = {k: v.numpy() for k, v in self._probe_fn(self.probe_x, self.probe_y).items()}
+        weights = np.ones(1, "float32") if self.probe_weights is None else self.probe_weights
+        out = {k: v.numpy() for k, v in self._probe_fn(self.probe_x, self.probe_y, weights).items()}
         row: dict[str, np.ndarray | float] = {STEP: self._batches_seen, EPOCH: self._epoch, LOSS: float(out.pop(LOSS))}
         row.update(out)
         for layer in self._layers:
@@ -169,15 +182,24 @@ class GradientLogger(keras.callbacks.Callback):
         first_width = _input_width(rnns[0])
         self._layers = [layer.name for layer in rnns]
         variables = model.trainable_variables
+        weighted = self.probe_weights is not None
 
         @tf.function(reduce_retracing=True)
-        def probe(x, y):
+        def probe(x, y, weights):
             probes = {layer.name: tf.zeros((steps, batch, layer.cell.units), dtype=dtype) for layer in rnns}
             input_probe = tf.zeros((batch, steps, first_width), dtype=dtype)
             with tf.GradientTape() as tape:
                 tape.watch(list(probes.values()) + [input_probe])
                 forward = unrolled_forward(model, x, probes, input_probe, with_gates=True)
-                loss = tf.reduce_mean(loss_fn(y, forward.prediction))
+                per_item = loss_fn(y, forward.prediction)  # per sample, or per sample and step
+                if weighted:
+                    weights = tf.cast(weights, per_item.dtype)
+                    for _ in range(per_item.shape.rank - weights.shape.rank):  # per-sample weights, per-step loss
+                        weights = weights[..., None]
+                    weights = tf.broadcast_to(weights, tf.shape(per_item))
+                    loss = tf.reduce_sum(per_item * weights) / tf.reduce_sum(weights)
+                else:
+                    loss = tf.reduce_mean(per_item)
             grads = tape.gradient(loss, [list(probes.values()), input_probe, variables])
             h_grads, x_grad, w_grads = grads
             out = {LOSS: loss, X_GRAD: tf.norm(x_grad, axis=[0, 2])}

@@ -121,10 +121,12 @@ def train_cell(setup: Setup, cell: str, *, replace: bool, resume: bool, progress
     if not resume:
         discard_backup(setup.experiment, cell)  # a stale backup would silently resume
     backup.mkdir(parents=True, exist_ok=True)
+    probe_y = prepared.validation.y[: config.probe_size]
     logger = GradientLogger(
         prepared.validation.x[: config.probe_size],
-        prepared.validation.y[: config.probe_size],
+        probe_y,
         every_n_batches=config.log_every,
+        probe_weights=setup.task.probe_weights(probe_y),
     )
     steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
     model.fit(

@@ -170,3 +170,28 @@ def test_one_logger_serves_two_fits_and_cadence_zero_records_epoch_ends_only():
     assert logger.log["h_grad_norm/gru_1"].shape == (1, 12)
     assert not np.allclose(logger.log["h_grad_norm/gru_1"][0], first_fit[-1])
     assert logger.log["weight_grad_norm/gru/gru_1/gru_cell/kernel"].shape == (1,)
+
+
+def test_probe_weights_choose_which_steps_the_probe_loss_reads():
+    """With a per-step head, h_T only affects the last output: weighting only the first steps
+    leaves dL/dh_T exactly zero; weighting only the last steps does not; all-ones weights change nothing."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 12, 3)).astype("float32")
+    y = rng.integers(0, 4, size=(8, 12))
+    model = build_model("simple_rnn", (12, 3), units=5, n_classes=4, per_step=True)
+
+    def profile(weights):
+        logger = GradientLogger(x, y, probe_weights=weights)
+        logger.set_model(model)
+        logger.on_train_begin()
+        logger.record()
+        return logger.log["h_grad_norm/simple_rnn_1"][0]
+
+    early, late = np.zeros((8, 12)), np.zeros((8, 12))
+    early[:, :4], late[:, -4:] = 1, 1
+    assert np.all(profile(early)[4:] == 0) and np.all(profile(early)[:4] > 0)
+    assert np.all(profile(late) > 0)
+    np.testing.assert_allclose(profile(np.ones((8, 12))), profile(None), rtol=1e-6)
+    np.testing.assert_allclose(profile(np.ones(8)), profile(None), rtol=1e-6)  # per-sample weights broadcast
+    with pytest.raises(ValueError, match="probe_weights has shape"):
+        GradientLogger(x, y, probe_weights=np.ones(3))

@@ -103,6 +103,12 @@ def test_copy_task_trains_with_a_per_step_head_and_logs_its_gradient(tmp_path):
     assert run.model.output_shape == (None, 25, 9)  # one softmax per step
     assert run.gradients["h_grad_norm/lstm_1"].shape[1] == 25
     assert 0 <= run.metrics["recall_accuracy"] <= 1 and run.metrics["gradient_horizon"] <= 24
+    # the gradient probe's loss is the recall steps' cross-entropy alone, recomputed here independently
+    x, y = copy_task(300, 5, seed=0)
+    probe_x, probe_y = x[240:248], y[240:248]  # the first 8 validation sequences
+    predicted = run.model.predict(probe_x, verbose=0)
+    picked = np.take_along_axis(predicted[:, -10:], probe_y[:, -10:, None], axis=-1)
+    assert run.gradients["loss"][-1] == pytest.approx(-np.mean(np.log(picked)), rel=1e-4)
 
 
 def test_help_and_usage_errors_start_no_tensorflow():
@@ -116,3 +122,19 @@ def test_help_and_usage_errors_start_no_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[0, 0, 0, 2] []", result.stderr
+
+
+def test_a_task_missing_a_method_cannot_be_made():
+    from pipelines.tasks.base import Task
+
+    class Forgetful(Task):  # no evaluate, no use_saved
+        name = "forgetful"
+
+        def prepare(self, config):
+            return None
+
+        def baselines(self, config, prepared):
+            return None
+
+    with pytest.raises(TypeError, match="abstract"):
+        Forgetful()

@@ -4,6 +4,7 @@ and a way to use a saved run on fresh data), and the typed values it passes to t
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
@@ -67,8 +68,9 @@ class Evaluation:
     outputs: dict = field(default_factory=dict)  # saved in run.json, e.g. generated text
 
 
-class Task:
-    """One kind of experiment. Subclasses set the class attributes and implement the methods."""
+class Task(ABC):
+    """One kind of experiment. Subclasses set the class attributes and implement the abstract
+    methods; a subclass that forgets one cannot be instantiated, so it cannot be registered."""
 
     name: ClassVar[str]
     summary: ClassVar[str]  # one line for --help
@@ -78,19 +80,26 @@ class Task:
     lower_is_better: ClassVar[bool] = True
     default_run: ClassVar[dict | None] = None  # options of the run `make train-defaults` trains, if any
 
+    @abstractmethod
     def prepare(self, config) -> Prepared:
-        raise NotImplementedError
+        """Identical train/validation/test arrays for every cell; all data validation happens here."""
 
+    @abstractmethod
     def baselines(self, config, prepared: Prepared) -> Baselines:
-        raise NotImplementedError
+        """The rows every cell is compared with."""
 
+    @abstractmethod
     def evaluate(self, config, prepared: Prepared, model, cell: str, baselines: Baselines) -> Evaluation:
-        raise NotImplementedError
+        """A trained model on the test split: metrics, and what to save besides."""
+
+    def probe_weights(self, probe_y: np.ndarray) -> np.ndarray | None:
+        """Weights of the gradient probe's loss (see GradientLogger); None: every output counts."""
+        return None
 
     def fold_scores(self, config, prepared: Prepared, build_cell) -> pd.DataFrame | None:
         """Extra comparison columns from refitting on folds (e.g. walk-forward); None if the task has none."""
         return None
 
+    @abstractmethod
     def use_saved(self, run: Run, options: PredictOptions) -> str:
         """What `pipelines.predict RUN_DIR` prints: the saved run applied to fresh data."""
-        raise NotImplementedError

@@ -1,5 +1,6 @@
 """The copy task: 10 symbols from an alphabet of 8, a gap of T steps, then the symbols must be
 reproduced. A memoryless model scores 10 ln 8 / (T + 20) nats per step; the head reads every step.
+The gradient probe's loss is the recall steps' alone, so its dL/dh_t is the signal of what must be remembered.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class CopyTask(SyntheticTask):
 
     def model_shape(self, x) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:], n_classes=COPY_OUTPUT_IDS, per_step=True)
+
+    def probe_weights(self, probe_y) -> np.ndarray:
+        weights = np.zeros(probe_y.shape, dtype="float32")
+        weights[:, -COPY_SYMBOLS:] = 1.0  # the blanks before them need no memory
+        return weights
 
     def metrics(self, y_true, predicted, length) -> dict:
         """Cross-entropy in nats per step over the whole sequence, and the share of recalled symbols right."""

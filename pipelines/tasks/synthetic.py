@@ -4,6 +4,7 @@ memoryless baseline row, and scoring a saved run on fresh sequences it has never
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,15 +45,17 @@ class SyntheticTask(Task):
     predict_class = FreshSequences
     baseline_name: str
 
+    @abstractmethod
     def generate(self, samples: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """`samples` sequences of the task at length T, from `seed`: (inputs, targets)."""
 
+    @abstractmethod
     def metrics(self, y_true: np.ndarray, predicted: np.ndarray, length: int) -> dict:
-        raise NotImplementedError
+        """The task's scores of `predicted` (the headline among them)."""
 
+    @abstractmethod
     def baseline(self, length: int) -> dict:
-        """The memoryless baseline's metrics, known in closed form."""
-        raise NotImplementedError
+        """The memoryless baseline's scores, known in closed form."""
 
     def model_shape(self, x: np.ndarray) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:])
