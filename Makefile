@@ -36,6 +36,7 @@ train-defaults: $(VENV)/.installed-run
 bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_windows.py
 	$(BIN)/python bench/bench_gradient_logger.py
+	$(BIN)/python bench/bench_startup.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
