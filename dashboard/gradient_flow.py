@@ -98,9 +98,7 @@ def render() -> None:
         return
     tasks = {TASKS[info["config"]["task"]] for info in experiment.runs.values() if info["config"].get("task") in TASKS}
     for task in tasks:
-        st.caption(
-            f"{task.summary}; the headline metric is `{task.headline}` ({'lower' if task.lower_is_better else 'higher'} is better)."
-        )
+        st.caption(f"{task.summary}; the headline metric is `{task.headline}` (lower is better).")
     layer_of = experiment.probe_layer  # the first recurrent layer: its gradient must reach the earliest inputs
 
     st.subheader("How far back the gradient reaches")

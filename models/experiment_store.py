@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data import ConfigError, LabError, RunError, atomic_write
-from models.run_store import PREDICTIONS, is_finished_run, read_gradients, read_run_info
+from models.run_store import PREDICTIONS, is_finished_run, probe_layer_of, read_gradients, read_run_info
 
 COMPARISON, MERGED_PREDICTIONS, TRIALS, SWEEP_SUMMARY = "comparison.csv", PREDICTIONS, "trials.csv", "sweep.csv"
 BACKUPS = ".backup"  # per-cell training state kept only until the cell's run is saved
@@ -35,7 +35,7 @@ class Experiment:
     gradients: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # cell -> gradient log
 
     def probe_layer(self, cell: str) -> str:
-        return self.runs[cell]["model"]["probe_layer"]
+        return probe_layer_of(self.runs[cell])
 
 
 def experiment_path(root: str | Path, name: str) -> Path:

@@ -55,7 +55,7 @@ class Run:
     @property
     def probe_layer(self) -> str:
         """The recurrent layer whose gradient must reach back to the earliest inputs (the first)."""
-        return self.info["model"]["probe_layer"]
+        return probe_layer_of(self.info)
 
     def forecast(self, prices: pd.DataFrame) -> pd.DataFrame:
         """Forecast every window of `prices` with the run's own scaling (stock runs)."""
@@ -65,6 +65,11 @@ class Run:
         """Continue `prompt` by `length` characters with the run's own vocabulary (text runs)."""
         vocab, seq_len = text_setup_of(self.preprocessing)
         return generate(self.model, vocab, seq_len, prompt, length, temperature, seed)
+
+
+def probe_layer_of(info: dict) -> str:
+    """The layer a run's gradient log summarises, as its run.json records it."""
+    return info["model"]["probe_layer"]
 
 
 def library_versions() -> dict[str, str]:

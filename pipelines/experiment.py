@@ -94,7 +94,6 @@ def _part_of(report: Report, index: int, count: int) -> Report:
 
 def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Model:
     """The same architecture, initialisation and optimizer for every cell of an experiment."""
-    keras.utils.set_random_seed(config.seed)
     shape = prepared.shape
     return build_model(
         cell,

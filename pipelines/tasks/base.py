@@ -77,7 +77,6 @@ class Task(ABC):
     config_class: ClassVar[type[TrainConfig]]
     predict_class: ClassVar[type[PredictOptions]] = PredictOptions
     headline: ClassVar[str]  # the metric a sweep summarises
-    lower_is_better: ClassVar[bool] = True
     default_run: ClassVar[dict | None] = None  # options of the run `make train-defaults` trains, if any
 
     @abstractmethod
