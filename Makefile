@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 
 .PHONY: run test test-slow test-browser bench lint train-defaults browser-deps clean
@@ -20,8 +19,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# Trains the default runs the first time, and finishes them if that was interrupted (instant once done).
 run: $(VENV)/.installed-run
-	@if [ -z "$$(ls -A runs 2>/dev/null)" ]; then $(MAKE) --no-print-directory train-defaults; fi
+	$(BIN)/python -m pipelines.defaults --resume
 	$(BIN)/streamlit run app.py
 
 test: $(VENV)/.installed-test
@@ -31,7 +31,7 @@ test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m slow
 
 train-defaults: $(VENV)/.installed-run
-	$(BIN)/python -m pipelines.defaults
+	$(BIN)/python -m pipelines.defaults --resume
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_windows.py

@@ -8,7 +8,7 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from data import adding_problem  # noqa: E402
 from models import GradientLogger, build_model  # noqa: E402

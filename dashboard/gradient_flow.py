@@ -31,6 +31,11 @@ def cached_experiment(folder: str, version: float) -> Experiment:
     return load_experiment(folder, with_gradients=True)
 
 
+def fingerprint(folder: Path) -> float:
+    """Changes whenever any file of the experiment does, so an edited file is verified again."""
+    return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=0.0)
+
+
 def heatmaps(logs: dict[str, dict], layer_of) -> go.Figure:
     """log10 ||dL/dh_t||, training record x steps back, one panel per cell, shared colour scale."""
     cells = list(logs)
@@ -80,13 +85,13 @@ def render() -> None:
     experiments = list_experiments(root)
     if not experiments:
         st.info(
-            f"No runs in {root}/ yet. Train the defaults with `make train-defaults` (about 3 minutes), or any experiment with `python -m pipelines.train --task adding`."
+            f"No runs in {root}/ yet. Train the defaults with `make train-defaults` (about 3 minutes; it resumes if interrupted), or any experiment with `python -m pipelines.train --task adding`."
         )
         return
     name = st.selectbox("Experiment", experiments, index=experiments.index(SHOWCASE) if SHOWCASE in experiments else 0)
     folder = root / name
     try:
-        experiment = cached_experiment(str(folder), folder.stat().st_mtime)
+        experiment = cached_experiment(str(folder), fingerprint(folder))
     except LabError as error:
         st.error(str(error))
         return
@@ -107,18 +112,19 @@ def render() -> None:
     )
     st.plotly_chart(heatmaps(logs, layer_of))
     st.plotly_chart(final_profiles(logs, layer_of))
-    # Cells share data, batch size and cadence, so their records fall on the same training batches.
-    steps = pd.Index(next(iter(logs.values()))[STEP], name="training batch")
-    horizons = pd.DataFrame({cell: log[horizon_key(layer_of(cell))] for cell, log in logs.items()}, index=steps)
+    # Each cell has its own record steps (a resumed or diverged run may have fewer): align on the step.
+    horizons = pd.DataFrame(
+        {cell: pd.Series(log[horizon_key(layer_of(cell))], index=log[STEP]) for cell, log in logs.items()}
+    ).rename_axis("training batch")
     st.markdown(
         "**Gradient horizon over training** (steps back before the gradient falls below 1% of its last-step value)"
     )
     st.line_chart(horizons)
     forget = {
-        cell: log[gate_key(layer_of(cell), "forget")].mean(axis=1)
+        cell: pd.Series(log[gate_key(layer_of(cell), "forget")].mean(axis=1), index=log[STEP])
         for cell, log in logs.items()
         if gate_key(layer_of(cell), "forget") in log
     }
     if forget:
         st.markdown("**LSTM forget gate over training** (mean over time steps and units)")
-        st.line_chart(pd.DataFrame(forget, index=steps))
+        st.line_chart(pd.DataFrame(forget).rename_axis("training batch"))

@@ -15,6 +15,7 @@ from data.errors import DataError
 
 BUNDLED_CORPORA = {"shakespeare": Path(__file__).with_name("bundled") / "shakespeare.txt"}
 UNKNOWN = "\ufffd"  # id 0: any character the vocabulary has not seen
+UNKNOWN_ID = 0
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class CharVocab:
     def encode(self, text: str) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.chars)}
         return np.fromiter((index.get(c, 0) for c in text), dtype=np.int32, count=len(text))
+
+    def unknown_chars(self, text: str) -> list[str]:
+        """The distinct characters of `text` outside the vocabulary, in order of first appearance."""
+        known = set(self.chars[1:])
+        return list(dict.fromkeys(c for c in text if c not in known))
 
     def decode(self, ids) -> str:
         return "".join(self.chars[i] if 0 <= i < len(self.chars) else UNKNOWN for i in np.asarray(ids).ravel())
@@ -74,6 +80,8 @@ def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None 
         )
     try:
         text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise DataError(f"{path.name} cannot be read ({exc.strerror}): check the file's permissions.") from exc
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8."
@@ -82,4 +90,6 @@ def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None 
         text = text[:max_chars]
     if len(text.strip()) < 2:
         raise DataError(f"{path.name} is empty: a corpus needs some text to learn from.")
+    if len(set(text)) < 2:
+        raise DataError(f"{path.name} uses one character only ({text[0]!r}): a next-character task needs at least two.")
     return Corpus(name=path.stem if key not in BUNDLED_CORPORA else key, text=text, vocab=CharVocab.from_text(text))

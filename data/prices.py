@@ -87,7 +87,7 @@ def read_price_csv(path: str | Path) -> pd.DataFrame:
         raise DataError(f"No CSV file at {path}: check the path.")
     try:
         raw = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise DataError(
             f"{path.name} is not a readable CSV ({exc.__class__.__name__}): export it as plain comma-separated text."
         ) from exc
@@ -124,6 +124,9 @@ def validate_prices(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         raise DataError(f"{name} lists the date {dup.date()} more than once: keep one row per day.")
     if not frame.index.is_monotonic_increasing:
         raise DataError(f"{name} has dates out of order: sort the rows by Date, oldest first.")
+    infinite = ~np.isfinite(frame.to_numpy()).all(axis=1)
+    if infinite.any():
+        raise DataError(f"{name} has an infinite price on {frame.index[infinite][0].date()}: fix or remove that row.")
     if (frame["Close"] <= 0).any():
         raise DataError(f"{name} has a Close price of zero or less: prices must be positive.")
     return frame
@@ -194,6 +197,9 @@ def _load_bundled(ticker: str) -> pd.DataFrame:
 def _yfinance_download(ticker: str, start: str | None, end: str | None) -> pd.DataFrame:
     import yfinance as yf
 
+    # yfinance keeps timezone, cookie and ISIN caches of its own, by default in the user's home:
+    # keep them with ours, so nothing is written outside the cache folder the user chose.
+    yf.cache.set_cache_location(str(default_cache_dir() / "yfinance"))
     # yfinance logs a stack of errors when offline and returns an empty frame; we report it.
     logging.getLogger("yfinance").setLevel(logging.CRITICAL)
     with warnings.catch_warnings():  # its own pandas deprecation warnings are not the user's business
@@ -285,7 +291,10 @@ def _load_auto(ticker, start, end, cache: Path, downloader) -> pd.DataFrame:
             log.warning(note)
             return _tag(frame, "cache", note)
     if ticker in list_bundled_tickers():
-        frame = _slice(_load_bundled(ticker), start, end, ticker, "bundled")
+        try:
+            frame = _slice(_load_bundled(ticker), start, end, ticker, "bundled")
+        except DataError as exc:
+            raise DataError(f"yfinance returned nothing for {ticker!r} (offline?), and {exc}") from exc
         note = f"{ticker}: {reason}; using the bundled public-domain snapshot (2000-2013) instead."
         log.warning(note)
         return _tag(frame, "bundled", note)

@@ -1,15 +1,22 @@
 """The experiment store: an experiment folder holds one run per cell, the comparison table, the
-predictions of every cell merged into one table and, for sweeps, the trials and their summary.
+predictions of every cell merged into one table, experiment.json (the options every cell shares and
+the tables' checksums) and, for sweeps, the trials and their summary.
 
 Only this module knows the file names of an experiment folder; every table is written atomically
-through one writer, and every failure to read one is a RunError. Imports no Keras.
+through one writer, one process at a time (a lock file), and every failure to read is a RunError.
+Imports no Keras.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,11 +24,25 @@ import numpy as np
 import pandas as pd
 
 from data import ConfigError, LabError, RunError, atomic_write
-from models.run_store import PREDICTIONS, is_finished_run, probe_layer_of, read_gradients, read_run_info
+from models.run_store import (
+    PREDICTIONS,
+    is_finished_run,
+    probe_layer_of,
+    read_gradients,
+    read_run_info,
+    verify_files,
+)
 
 COMPARISON, MERGED_PREDICTIONS, TRIALS, SWEEP_SUMMARY = "comparison.csv", PREDICTIONS, "trials.csv", "sweep.csv"
+INFO = "experiment.json"  # written last: the shared options and the checksums of the tables
+EXPERIMENT_FORMAT = "vanishing-gradient-lab/experiment-1"
 BACKUPS = ".backup"  # per-cell training state kept only until the cell's run is saved
+TRAINING_STATE = "state.npz"
+LOCK = ".lock"
 NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+MAX_NAME = 100  # characters; well under the 255 bytes a folder name may have
+MAX_DEPTH = 2  # an experiment, or a sweep's trial inside its sweep folder
+NOT_SHARED = ("cells", "out", "name")  # options that may differ between the cells of one experiment
 
 
 @dataclass
@@ -38,15 +59,33 @@ class Experiment:
         return probe_layer_of(self.runs[cell])
 
 
-def experiment_path(root: str | Path, name: str) -> Path:
-    """The folder of experiment `name` under `root`; the name may nest with '/' but never leave root."""
+def check_name(name: str) -> str:
+    """An experiment name is a plain folder name (a sweep nests its trials one level down)."""
     parts = str(name).split("/")
-    if not all(NAME_PART.fullmatch(part) for part in parts):
+    if len(str(name)) > MAX_NAME or len(parts) > MAX_DEPTH or not all(NAME_PART.fullmatch(p) for p in parts):
         raise ConfigError(
-            f"The experiment name {name!r} is not a plain folder name: use letters, digits, '.', '-', '_' "
-            "and '=' (not first), optionally nested with '/'."
+            f"The experiment name {name!r} is not a plain folder name: use at most {MAX_NAME} letters, digits, "
+            "'.', '-', '_', '+' and '=' (a letter or digit first)."
         )
-    return Path(root, *parts)
+    return str(name)
+
+
+def experiment_path(root: str | Path, name: str) -> Path:
+    """The folder of experiment `name` under `root`, refused if it would lie anywhere else."""
+    path = Path(root, *check_name(name).split("/"))
+    if not path.resolve().is_relative_to(Path(root).resolve()):  # e.g. a symlink inside root
+        raise RunError(f"{path} resolves outside {root}: remove the link or choose another --name.")
+    return path
+
+
+def check_writable(root: str | Path) -> None:
+    """Refuse an --out that cannot hold experiments before anything trains (a file, a read-only folder)."""
+    root = Path(root)
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir():
+        raise RunError(f"--out {root} is inside {existing}, which is not a folder: give a folder for the runs.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunError(f"--out {root} cannot be written (no permission on {existing}): choose a folder you can write.")
 
 
 def run_path(experiment: Path, cell: str) -> Path:
@@ -58,8 +97,147 @@ def backup_path(experiment: Path, cell: str) -> Path:
     return experiment / BACKUPS / cell
 
 
-def finished_cells(experiment: Path, cells: list[str]) -> list[str]:
+def training_state_path(experiment: Path, cell: str) -> Path:
+    return backup_path(experiment, cell) / TRAINING_STATE
+
+
+def finished_cells(experiment: Path, cells) -> list[str]:
     return [cell for cell in cells if is_finished_run(run_path(experiment, cell))]
+
+
+def check_replaceable(experiment: Path, cell: str) -> None:
+    """Only a run of this project may be replaced: a folder of anything else is never deleted."""
+    folder = run_path(experiment, cell)
+    if folder.is_symlink() or (folder.exists() and _saved_run_json(folder) is None):
+        raise RunError(f"{folder} exists but is not a saved run: move it out of the way, or choose another --name.")
+
+
+def _saved_run_json(folder: Path) -> dict | None:
+    """run.json of a run saved by any version of this project (earlier formats included), else None."""
+    try:
+        info = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    ours = isinstance(info, dict) and str(info.get("format", "")).startswith("vanishing-gradient-lab/run-")
+    return info if ours and isinstance(info.get("config"), dict) else None
+
+
+def shared_options(config: dict) -> dict:
+    """The options every cell of one experiment must share."""
+    return {key: value for key, value in config.items() if key not in NOT_SHARED and key != "cell"}
+
+
+def stored_options(experiment: Path, cells) -> dict | None:
+    """The shared options the experiment was trained with: experiment.json's, else a finished run's."""
+    info = read_experiment_info(experiment)
+    if info is not None:
+        return info["options"]
+    for cell in cells:
+        info = _saved_run_json(run_path(experiment, cell))
+        if info is not None:
+            return shared_options(info["config"])
+    return None
+
+
+def describe_difference(stored: dict, wanted: dict) -> str:
+    """The first option on which two configs differ, as '--units 32 there, 64 here'."""
+    for key in sorted(set(stored) | set(wanted)):
+        if stored.get(key) != wanted.get(key):
+            return f"--{key.replace('_', '-')} {stored.get(key)} there, {wanted.get(key)} here"
+    return "no difference"
+
+
+def read_experiment_info(experiment: Path) -> dict | None:
+    path = experiment / INFO
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        if info.get("format") != EXPERIMENT_FORMAT or not isinstance(info.get("options"), dict):
+            raise ValueError("not an experiment file")
+        if not isinstance(info.get("files"), dict):
+            raise ValueError("no files")
+    except (OSError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path} is damaged ({exc.__class__.__name__}): retrain the experiment.") from exc
+    return info
+
+
+def write_experiment_info(experiment: Path, options: dict) -> None:
+    """experiment.json: the shared options, and the checksums of the tables written so far."""
+    files = {
+        name: _sha256(experiment / name) for name in (COMPARISON, MERGED_PREDICTIONS) if (experiment / name).is_file()
+    }
+    info = {"format": EXPERIMENT_FORMAT, "options": options, "files": files}
+    with atomic_write(experiment / INFO) as handle:
+        json.dump(info, handle, indent=2)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@contextmanager
+def experiment_lock(experiment: Path) -> Iterator[None]:
+    """Hold the experiment for one process: a second writer is refused with a sentence, a lock left by
+    a killed process is taken over, and folders this creates are removed again if left empty."""
+    created = [p for p in (experiment, *experiment.parents) if not p.exists()]
+    experiment.mkdir(parents=True, exist_ok=True)
+    lock = experiment / LOCK
+    try:
+        _take_lock(lock)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        _remove_empty(created)
+
+
+def _take_lock(lock: Path) -> None:
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and owner != os.getpid() and _alive(owner):
+                raise RunError(
+                    f"{lock.parent} is being written by another training (process {owner}): wait for it to "
+                    "finish, or choose another --name."
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a process that was killed: take it over
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        return
+    raise RunError(f"Could not lock {lock.parent}: another training took it just now; try again.")
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (or gone): keep it and its parents
 
 
 def discard_backup(experiment: Path, cell: str) -> None:
@@ -81,8 +259,9 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
         table.to_csv(handle, index=False)
 
 
-def save_experiment(experiment: Path, comparison: pd.DataFrame) -> None:
-    """Write the comparison table and, when its runs saved predictions, all of them merged into one."""
+def save_experiment(experiment: Path, comparison: pd.DataFrame, options: dict) -> None:
+    """Write the comparison table, the predictions of its runs merged into one table, and
+    experiment.json last (so its checksums cover what was written)."""
     write_table(experiment / COMPARISON, comparison)
     tables = [
         pd.read_csv(run_path(experiment, cell) / PREDICTIONS)
@@ -91,6 +270,16 @@ def save_experiment(experiment: Path, comparison: pd.DataFrame) -> None:
     ]
     if tables:
         write_table(experiment / MERGED_PREDICTIONS, merge_on_shared_columns(tables))
+    write_experiment_info(experiment, options)
+
+
+def earlier_rows(experiment: Path, cells) -> pd.DataFrame | None:
+    """The comparison rows of `cells` from the table already saved (kept when other cells are added)."""
+    try:
+        table = load_experiment(experiment).comparison
+    except RunError:
+        return None
+    return table[table["model"].astype(str).isin(list(cells))]
 
 
 def merge_on_shared_columns(tables: list[pd.DataFrame]) -> pd.DataFrame:
@@ -119,8 +308,17 @@ def list_experiments(root: str | Path) -> list[str]:
 
 
 def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experiment:
-    """Read an experiment folder; anything missing or damaged is one RunError sentence."""
+    """Read an experiment folder, verifying the tables and every run against their checksums;
+    anything missing, damaged or tampered with is one RunError sentence."""
     path = Path(path)
+    info = read_experiment_info(path)
+    for name, digest in (info or {"files": {}})["files"].items():
+        if (
+            name not in (COMPARISON, MERGED_PREDICTIONS)
+            or not (path / name).is_file()
+            or _sha256(path / name) != digest
+        ):
+            raise RunError(f"{name} in {path} changed since it was saved (checksum mismatch): retrain the experiment.")
     try:
         comparison = pd.read_csv(path / COMPARISON)
         if "model" not in comparison:
@@ -134,9 +332,13 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
         if not is_finished_run(run):
             continue  # a baseline row, or a cell still training
         try:
-            experiment.runs[cell] = read_run_info(run)
+            info = read_run_info(run)
+            verify_files(run, info)
+            experiment.runs[cell] = info
             if with_gradients:
-                experiment.gradients[cell] = read_gradients(run)
+                experiment.gradients[cell] = read_gradients(
+                    run, probe_layer=probe_layer_of(info), metrics=info["metrics"]
+                )
         except LabError as exc:
             raise RunError(f"Cannot read {path}: {exc}") from exc
     return experiment

@@ -90,6 +90,9 @@ class GradientLogger(keras.callbacks.Callback):
         self.every_n_batches = every_n_batches
         self.tensorboard_dir = tensorboard_dir
         self._records: list[dict[str, np.ndarray | float]] = []
+        self._batches_seen = 0
+        self._logged_model = None  # the model the records are of
+        self._restored = False
         self._probe_fn = None
         self._layers: list[str] = []  # names of the recurrent layers the probe unrolls
         self._writer = None
@@ -97,10 +100,14 @@ class GradientLogger(keras.callbacks.Callback):
     # --- Keras callback hooks ------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
-        self._records = []
-        self._batches_seen = 0
+        # Fitting the same model again (epoch by epoch, say) continues its log; a new model starts
+        # a fresh one, unless `restore` just handed over the log of the training it continues.
+        if self.model is not self._logged_model:
+            if not self._restored:
+                self._records, self._batches_seen = [], 0
+            self._logged_model, self._restored = self.model, False
+            self._probe_fn = self._build_probe(self.model)
         self._epoch = 0
-        self._probe_fn = self._build_probe(self.model)
         if self.tensorboard_dir:
             import tensorflow as tf
 
@@ -147,6 +154,14 @@ class GradientLogger(keras.callbacks.Callback):
         if not self._records:
             return {}
         return {key: np.asarray([r[key] for r in self._records]) for key in self._records[0]}
+
+    def restore(self, log: dict[str, np.ndarray]) -> None:
+        """Continue the log of an interrupted training (as saved from `log`): the next fit, of the
+        model that training resumes, appends to it and counts batches on from its last step."""
+        keys = list(log)
+        self._records = [{key: log[key][i] for key in keys} for i in range(len(log[STEP]) if keys else 0)]
+        self._batches_seen = int(log[STEP][-1]) if self._records else 0
+        self._logged_model, self._restored = None, True
 
     def save(self, path: str | Path) -> Path:
         """Write `log` to an .npz file atomically (a crash never leaves half a file)."""

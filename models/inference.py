@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from data import CharVocab, ConfigError, RunError, StockScaling
+from data.corpus import UNKNOWN_ID
 
 PREDICT_BATCH = 1024  # one batch size everywhere a model predicts, so repeated forecasts agree bit for bit
 
@@ -64,8 +65,8 @@ def generate(
     model, vocab: CharVocab, seq_len: int, prompt: str, length: int = 200, temperature: float = 1.0, seed: int = 0
 ) -> str:
     """Continue `prompt` by `length` characters, sampling with `temperature` (0 = greedy)."""
-    if temperature < 0:
-        raise ConfigError(f"The temperature must be 0 or more (got {temperature}).")
+    if not 0 <= temperature < np.inf:
+        raise ConfigError(f"The temperature must be a number, 0 or more (got {temperature}).")
     import tensorflow as tf  # a model is loaded, so TensorFlow already is
 
     # One traced graph for every step: an eager call per character costs about 50 ms, this about 2.
@@ -77,13 +78,16 @@ def generate(
         tail = ids[-seq_len:]
         context[0, seq_len - len(tail) :] = tail
         probs = next_probabilities(context).numpy()[0].astype(float)
+        probs[UNKNOWN_ID] = 0.0  # the unknown marker stands for unseen input; it is never an answer
         ids.append(sample_index(probs, temperature, rng))
     return prompt + vocab.decode(ids[len(prompt) :])
 
 
 def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """Sample an id from `probs` sharpened by `temperature` (0: the most likely); ids with
+    probability 0 are never drawn."""
     if temperature == 0:
         return int(np.argmax(probs))
-    logits = np.log(np.maximum(probs, 1e-12)) / temperature
+    logits = np.where(probs > 0, np.log(np.maximum(probs, 1e-300)) / temperature, -np.inf)
     weights = np.exp(logits - logits.max())
     return int(rng.choice(len(weights), p=weights / weights.sum()))

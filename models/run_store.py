@@ -12,6 +12,7 @@ import platform
 import shutil
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from data import RunError
-from models.gradient_log import load_gradient_log, save_gradient_log
+from data import LabError, RunError
+from models.gradient_log import (
+    GLOBAL_GRAD,
+    LOSS,
+    STEP,
+    gradient_horizon,
+    h_grad_key,
+    horizon_key,
+    load_gradient_log,
+    save_gradient_log,
+)
 from models.inference import forecast, generate, scaling_of, text_setup_of
+from models.pause import pause_for_tests
 
 if TYPE_CHECKING:
     import keras
@@ -36,6 +47,10 @@ MODEL, INFO, HISTORY, GRADIENTS, PREDICTIONS = (
     "predictions.csv",
 )
 SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
+RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
+REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
+MAX_MODEL_BYTES = 2 * 2**30  # unpacked; a recurrent model here is a few MB, so more is a zip bomb
+MAX_GRADIENT_BYTES = 512 * 2**20
 
 
 @dataclass
@@ -116,6 +131,7 @@ def save_run(
         raise RunError(f"A run already exists at {run_dir}: choose another name or pass overwrite=True (--overwrite).")
     rnns = recurrent_layers(model)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
+    discard_partial_saves(run_dir)
     tmp = run_dir.parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -145,6 +161,7 @@ def save_run(
             "files": {name: _sha256(tmp / name) for name in files},
         }
         (tmp / INFO).write_text(json.dumps(info, indent=2, default=_json_default))
+        pause_for_tests("save")  # the fault tests kill a training exactly here
         if run_dir.exists():
             old = run_dir.parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}"
             run_dir.rename(old)
@@ -156,6 +173,14 @@ def save_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return run_dir
+
+
+def discard_partial_saves(run_dir: Path) -> None:
+    """Remove what a save killed mid-way left beside `run_dir` (hidden .tmp-/.old- folders of this
+    store's own naming); the caller holds the experiment, so no other save is under way."""
+    for leftover in run_dir.parent.glob(f".{run_dir.name}.*-*"):
+        if leftover.is_dir() and not leftover.is_symlink() and leftover.name.split(".")[-1][:4] in ("tmp-", "old-"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _json_default(value):
@@ -218,15 +243,14 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
         raise RunError(f"{run_dir} is outside {root}: load runs from inside the runs folder only.")
     info = read_run_info(run_dir)
     verify_files(run_dir, info)
-    if MODEL not in info["files"]:
-        raise RunError(f"run.json in {run_dir} lists no model.keras: the run is damaged; retrain it.")
     model = _load_model_safely(run_dir / MODEL)
     expected_shape = info["model"]["input_shape"]
     if list(model.inputs[0].shape[1:]) != expected_shape or count_params(model) != info["model"]["trainable_params"]:
         raise RunError(
             f"model.keras in {run_dir} does not match run.json (input shape or parameter count): retrain the run."
         )
-    predictions_path = run_dir / PREDICTIONS
+    check_preprocessing(run_dir, info["preprocessing"], model)
+    listed = info["files"]
     return Run(
         path=run_dir,
         model=model,
@@ -234,16 +258,28 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
         metrics=info["metrics"],
         preprocessing=info["preprocessing"],
         history=read_history(run_dir),
-        gradients=read_gradients(run_dir),
-        predictions=pd.read_csv(predictions_path) if predictions_path.is_file() else None,
+        gradients=read_gradients(run_dir, probe_layer=probe_layer_of(info), metrics=info["metrics"]),
+        predictions=_read_predictions(run_dir) if PREDICTIONS in listed else None,
         info=info,
     )
 
 
 def verify_files(run_dir: Path, info: dict) -> None:
-    """Every file run.json lists is present and unchanged since the run was saved."""
-    for name, digest in info["files"].items():
+    """run.json lists the run's own files only (model, history, gradient log, maybe predictions),
+    each a plain file inside the folder, present and unchanged since the run was saved."""
+    files = info["files"]
+    unknown = sorted(str(name) for name in files if name not in RUN_FILES)
+    if unknown:  # never hash a path run.json chooses: that would tell a forger what any file holds
+        raise RunError(
+            f"run.json in {run_dir} lists {unknown[0]!r}, which is not a run file: the run is damaged; retrain it."
+        )
+    missing = [name for name in REQUIRED_FILES if name not in files]
+    if missing:
+        raise RunError(f"run.json in {run_dir} lists no {missing[0]}: the run is damaged; retrain it.")
+    for name, digest in files.items():
         path = run_dir / name
+        if path.is_symlink():
+            raise RunError(f"{name} in {run_dir} is a link to another file: refusing to load it; retrain the run.")
         if not path.is_file():
             raise RunError(f"{run_dir} lacks {name}, which run.json lists: the run is incomplete; retrain it.")
         if _sha256(path) != digest:
@@ -252,25 +288,97 @@ def verify_files(run_dir: Path, info: dict) -> None:
             )
 
 
+def check_preprocessing(run_dir: Path, preprocessing: dict, model: keras.Model) -> None:
+    """run.json's preprocessing must fit its model (a window as long as the model's input, a
+    vocabulary as wide as its output), so a forged value is refused, never allocated."""
+    steps = model.inputs[0].shape[1]
+    try:
+        if "stock_scaling" in preprocessing:
+            lookback = scaling_of(preprocessing).lookback
+            if lookback != steps:
+                raise ValueError(f"a lookback of {lookback} for a model reading {steps} days")
+        if "vocab" in preprocessing or "seq_len" in preprocessing:
+            vocab, seq_len = text_setup_of(preprocessing)
+            if seq_len != steps or vocab.size != model.outputs[0].shape[-1]:
+                raise ValueError(f"{seq_len} characters of context and {vocab.size} symbols for another model")
+    except (LabError, ValueError, TypeError, KeyError) as exc:
+        raise RunError(f"run.json in {run_dir} does not fit its model ({_first_words(exc)}): retrain the run.") from exc
+
+
 def read_history(run_dir: str | Path) -> pd.DataFrame:
     """The per-epoch losses of a run (history.csv)."""
     try:
         return pd.read_csv(Path(run_dir) / HISTORY, index_col="epoch")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise RunError(f"history.csv in {run_dir} cannot be read ({exc.__class__.__name__}): retrain the run.") from exc
 
 
-def read_gradients(run_dir: str | Path) -> dict[str, np.ndarray]:
-    """The gradient log of a run (gradients.npz), refused if unreadable or ragged."""
+def _read_predictions(run_dir: Path) -> pd.DataFrame:
     try:
-        gradients = load_gradient_log(Path(run_dir) / GRADIENTS)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        return pd.read_csv(run_dir / PREDICTIONS)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise RunError(
-            f"gradients.npz in {run_dir} cannot be read ({exc.__class__.__name__}): retrain the run."
+            f"predictions.csv in {run_dir} cannot be read ({exc.__class__.__name__}): retrain the run."
         ) from exc
-    if gradients and len({len(v) for v in gradients.values()}) != 1:
-        raise RunError(f"gradients.npz in {run_dir} has arrays of different lengths: the run is damaged; retrain it.")
+
+
+def read_gradients(
+    run_dir: str | Path, *, probe_layer: str | None = None, metrics: dict | None = None
+) -> dict[str, np.ndarray]:
+    """The gradient log of a run (gradients.npz), refused if unreadable, oversized, ragged, not
+    numeric, or inconsistent: without the probe layer's arrays, or with horizons that are not the
+    ones its gradient norms give (a forged horizon), or that disagree with run.json's metrics."""
+    path = Path(run_dir) / GRADIENTS
+    where = f"gradients.npz in {run_dir}"
+    try:
+        _refuse_zip_bomb(path, MAX_GRADIENT_BYTES)
+        gradients = load_gradient_log(path)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise RunError(f"{where} cannot be read ({exc.__class__.__name__}): retrain the run.") from exc
+    if not gradients:
+        return gradients
+    odd = [key for key, value in gradients.items() if value.dtype.kind not in "biuf"]
+    if odd:
+        raise RunError(
+            f"{where} holds {odd[0]!r} as {gradients[odd[0]].dtype}, not numbers: the run is damaged; retrain it."
+        )
+    if len({len(v) for v in gradients.values()}) != 1:
+        raise RunError(f"{where} has arrays of different lengths: the run is damaged; retrain it.")
+    if probe_layer is None:
+        return gradients
+    needed = [STEP, LOSS, GLOBAL_GRAD, h_grad_key(probe_layer), horizon_key(probe_layer)]
+    missing = [key for key in needed if key not in gradients]
+    if missing:
+        raise RunError(f"{where} has no {missing[0]} array: the run is damaged; retrain it.")
+    norms, horizons = gradients[h_grad_key(probe_layer)], gradients[horizon_key(probe_layer)]
+    if norms.ndim != 2 or horizons.ndim != 1:
+        raise RunError(f"{where} has gradient norms of the wrong shape: the run is damaged; retrain it.")
+    if [gradient_horizon(row) for row in norms] != horizons.astype(int).tolist():
+        raise RunError(f"{where} is inconsistent: its horizons are not those of its gradient norms; retrain the run.")
+    saved = (metrics or {}).get("gradient_horizon")
+    if saved is not None and saved != int(horizons[-1]):
+        raise RunError(
+            f"{where} does not match run.json (gradient horizon {horizons[-1]}, not {saved}): retrain the run."
+        )
     return gradients
+
+
+def _refuse_zip_bomb(path: Path, limit: int) -> None:
+    """Refuse an archive whose members declare more bytes than `limit` before extracting any."""
+    if path.is_symlink():
+        raise ValueError("a link")
+    with zipfile.ZipFile(path) as archive:
+        declared = sum(member.file_size for member in archive.infolist())
+    if declared > limit:
+        raise ValueError(f"it would unpack to {declared / 2**20:.0f} MiB")
+
+
+def _first_words(exc: BaseException, limit: int = 160) -> str:
+    """An exception's first line, cut at a word boundary: a reason fit for one sentence."""
+    text = " ".join(str(exc).strip().splitlines()[:1]) or exc.__class__.__name__
+    if len(text) <= limit:
+        return text.rstrip(".")
+    return text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
 
 
 def _load_model_safely(path: Path) -> keras.Model:
@@ -279,9 +387,13 @@ def _load_model_safely(path: Path) -> keras.Model:
     if not zipfile.is_zipfile(path):
         raise RunError(f"{path} is not a Keras archive (truncated or corrupt): retrain the run.")
     try:
+        _refuse_zip_bomb(path, MAX_MODEL_BYTES)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise RunError(f"{path} is refused ({_first_words(exc)}): retrain the run.") from exc
+    try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else exc.__class__.__name__
+        reason = _first_words(exc)
         raise RunError(
             f"{path} could not be loaded safely ({reason}): it may need custom code or be damaged; retrain the run."
         ) from exc

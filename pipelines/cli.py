@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -152,31 +154,49 @@ def format_value(value) -> str:
     return str(value)
 
 
-def command(build_parser: Callable[[], argparse.ArgumentParser], execute: Callable) -> Callable[..., int]:
-    """A command's `main(argv=None) -> exit status`, for `python -m` and for in-process tests."""
+RESUMABLE = "finished runs are intact and no half-written run was left; rerun with --resume to continue."
+
+
+def command(
+    build_parser: Callable[[], argparse.ArgumentParser], execute: Callable, *, interrupted: str = RESUMABLE
+) -> Callable[..., int]:
+    """A command's `main(argv=None) -> exit status`, for `python -m` and for in-process tests.
+    `interrupted` is what Ctrl-C (or SIGTERM) tells the user about the state left behind."""
 
     def main(argv: list[str] | None = None) -> int:
-        return run_command(build_parser(), execute, argv)
+        return run_command(build_parser(), execute, argv, interrupted)
 
     return main
 
 
-def run_command(parser: argparse.ArgumentParser, execute: Callable[[argparse.Namespace], int | None], argv=None) -> int:
+def run_command(parser: argparse.ArgumentParser, execute: Callable, argv=None, interrupted: str = RESUMABLE) -> int:
     """Parse, then run: the project's errors become one line on stderr and exit status 2; any other
-    exception is a bug and keeps its traceback. TensorFlow loads only once the arguments parsed."""
+    exception is a bug and keeps its traceback. A command imports TensorFlow itself, once it needs it
+    (`import_tensorflow_quietly`), so parsing and refusing bad options answer at once."""
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) or a usage error (2), already printed
         return int(stop.code or 0)
+    previous = _stop_on_sigterm()
     try:
-        import_tensorflow_quietly()
         return execute(args) or 0
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: finished runs are intact and no half-written run was left; rerun with --resume to continue.",
-            file=sys.stderr,
-        )
+        print(f"\ninterrupted: {interrupted}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """Let SIGTERM (a scheduler or `kill`) stop a command the way Ctrl-C does: tidily, with a message."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)

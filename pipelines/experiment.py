@@ -5,7 +5,7 @@ and save one run per cell plus the experiment's tables. The same for every task:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -13,22 +13,34 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from data import RunError
+from data import ConfigError, RunError
 from models import GradientLogger, build_model, count_params, save_run
+from models.cells import CELLS
 from models.experiment_store import (
-    backup_path,
+    check_replaceable,
+    check_writable,
+    describe_difference,
     discard_backup,
+    earlier_rows,
+    experiment_lock,
     experiment_path,
     finished_cells,
     run_path,
     save_experiment,
+    shared_options,
+    stored_options,
+    training_state_path,
+    write_experiment_info,
 )
 from models.gradient_log import summarize
-from models.run_store import read_run_info
+from models.pause import pause_for_tests
+from models.run_store import is_finished_run, read_run_info
+from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
 from models.unroll import recurrent_layers
+from pipelines.memory import available_memory, model_bytes
 from pipelines.progress import FitProgress
 from pipelines.tasks import task_of
-from pipelines.tasks.base import Baselines, Prepared, Task
+from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
 from pipelines.tasks.config import TrainConfig
 
 Report = Callable[[float, str], None]  # (fraction done, message), for callers such as a dashboard
@@ -37,8 +49,9 @@ Report = Callable[[float, str], None]  # (fraction done, message), for callers s
 @dataclass
 class ExperimentResult:
     path: Path
-    table: pd.DataFrame  # one row per cell and baseline
+    table: pd.DataFrame  # one row per cell (of this experiment folder, not only this call) and baseline
     runs: dict[str, Path]
+    notes: list[str] = field(default_factory=list)  # what the user must know: a diverged cell, say
 
 
 @dataclass
@@ -57,35 +70,103 @@ def run_experiment(
 ) -> ExperimentResult:
     """Train every cell of `config` on identical data and save the runs.
 
-    All validation (options, data, existing runs) happens before anything is written.
+    All validation (options, memory, data, existing runs) happens before anything is written; the
+    experiment is locked while it is written; cells already in the folder are kept in its tables.
     """
     task = task_of(config)
     experiment = experiment_path(config.out, config.experiment_name())
+    check_writable(config.out)
+    check_memory(task, config)
+    cells_to_train(experiment, config, overwrite=overwrite, resume=resume)  # refuse before preparing data
     prepared = task.prepare(config)
-    existing = [cell for cell in config.cells if run_path(experiment, cell).exists()]
+    setup = Setup(config, task, prepared, task.baselines(config, prepared), experiment)
+    options = shared_options(config.to_dict())
+    tf.config.experimental.enable_op_determinism()  # same seed, same metrics
+    with experiment_lock(experiment):
+        todo = cells_to_train(experiment, config, overwrite=overwrite, resume=resume)  # again, now it is ours
+        write_experiment_info(experiment, options)
+        rows, notes = [], []
+        for index, cell in enumerate(config.cells):
+            if cell not in todo:
+                rows.append({"model": cell, **read_run_info(run_path(experiment, cell))["metrics"]})
+                continue
+            cell_report = None if report is None else _part_of(report, index, len(config.cells))
+            metrics = train_cell(setup, cell, resume=resume, progress=progress, report=cell_report)
+            if "diverged_epoch" in metrics:
+                notes.append(
+                    f"{cell}: the loss diverged at epoch {metrics['diverged_epoch']}; lower --learning-rate or "
+                    "add --clipnorm (the run is saved with NaN metrics)."
+                )
+            rows.append({"model": cell, **metrics})
+        table = pd.DataFrame(rows)
+        folds = task.fold_scores(config, prepared, lambda cell: build_cell(config, prepared, cell))
+        if folds is not None:
+            table = table.merge(folds[folds["model"].isin(config.cells)], on="model", how="left")
+        kept = kept_rows(experiment, [c for c in CELLS if c not in config.cells])
+        baselines = pd.DataFrame(setup.baselines.rows)
+        if folds is not None:
+            baselines = baselines.merge(folds, on="model", how="left")
+        table = pd.concat([t for t in (table, kept, baselines) if t is not None and len(t)], ignore_index=True)
+        order = {name: i for i, name in enumerate([*CELLS, *baselines["model"]])}
+        table = table.sort_values("model", key=lambda names: names.map(order), kind="stable", ignore_index=True)
+        save_experiment(experiment, table, options)
+    runs = {cell: run_path(experiment, cell) for cell in table["model"] if cell in CELLS}
+    return ExperimentResult(experiment, table, runs, notes)
+
+
+def kept_rows(experiment: Path, cells: list[str]) -> pd.DataFrame:
+    """The rows of cells trained earlier into this experiment (by another call), so adding or
+    resuming cells never drops them: from the saved table, else from each run's own metrics."""
+    finished = [cell for cell in cells if is_finished_run(run_path(experiment, cell))]
+    saved = earlier_rows(experiment, finished)
+    rows = [] if saved is None else saved.to_dict("records")
+    known = {row["model"] for row in rows}
+    rows += [{"model": c, **read_run_info(run_path(experiment, c))["metrics"]} for c in finished if c not in known]
+    return pd.DataFrame(rows)
+
+
+def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, resume: bool) -> list[str]:
+    """The cells this call trains, after refusing anything that would mix or destroy runs: a folder
+    that is not a run, cells already trained (without --overwrite or --resume), or options that
+    differ from those the experiment's other cells were trained with."""
+    for cell in config.cells:
+        check_replaceable(experiment, cell)
+    existing = finished_cells(experiment, config.cells)
     if existing and not (overwrite or resume):
         raise RunError(
-            f"{experiment} already holds runs for {', '.join(existing)}: pass --overwrite to replace them, --resume to continue, or choose another --name."
+            f"{experiment} already holds runs for {', '.join(existing)}: pass --resume to keep them and train "
+            "the rest, --overwrite to replace them, or choose another --name."
         )
-    tf.config.experimental.enable_op_determinism()  # same seed, same metrics
-    setup = Setup(config, task, prepared, task.baselines(config, prepared), experiment)
-    done = finished_cells(experiment, config.cells) if resume else []
-    rows = []
-    for index, cell in enumerate(config.cells):
-        if cell in done:
-            rows.append({"model": cell, **read_run_info(run_path(experiment, cell))["metrics"]})
-            continue
-        cell_report = None if report is None else _part_of(report, index, len(config.cells))
-        metrics = train_cell(
-            setup, cell, replace=overwrite or resume, resume=resume, progress=progress, report=cell_report
+    wanted = shared_options(config.to_dict())
+    stored = stored_options(experiment, CELLS)
+    if stored is not None and stored != wanted:
+        others = [c for c in finished_cells(experiment, CELLS) if c not in config.cells or not overwrite]
+        if others:
+            raise ConfigError(
+                f"{experiment} holds runs trained with other options ({describe_difference(stored, wanted)}): "
+                "repeat its options to add or resume cells, or choose another --name."
+            )
+    if resume:
+        for cell in config.cells:
+            saved = read_state_options(training_state_path(experiment, cell))
+            if saved is not None and saved != wanted:
+                raise ConfigError(
+                    f"The interrupted {cell} run in {experiment} was trained with other options "
+                    f"({describe_difference(saved, wanted)}): repeat them to resume, or pass --overwrite."
+                )
+        return [cell for cell in config.cells if cell not in existing]
+    return list(config.cells)
+
+
+def check_memory(task: Task, config: TrainConfig) -> None:
+    """Refuse a request that cannot fit before anything allocates it (not by the operating system)."""
+    need = task.estimated_bytes(config) + model_bytes(config)
+    have = available_memory()
+    if have is not None and need > have:
+        raise ConfigError(
+            f"These options need about {need / 2**30:,.0f} GiB of memory but {have / 2**30:.1f} GiB is free: "
+            "lower --units, --samples, --length, --lookback or --seq-len."
         )
-        rows.append({"model": cell, **metrics})
-    table = pd.DataFrame([*rows, *setup.baselines.rows])
-    folds = task.fold_scores(config, prepared, lambda cell: build_cell(config, prepared, cell))
-    if folds is not None:
-        table = table.merge(folds, on="model", how="left")
-    save_experiment(experiment, table)
-    return ExperimentResult(experiment, table, {cell: run_path(experiment, cell) for cell in config.cells})
 
 
 def _part_of(report: Report, index: int, count: int) -> Report:
@@ -112,14 +193,12 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
     )
 
 
-def train_cell(setup: Setup, cell: str, *, replace: bool, resume: bool, progress=None, report=None) -> dict:
-    """Train one cell (from its backup when resuming), evaluate it and save its run; return its metrics."""
+def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=None) -> dict:
+    """Train one cell epoch by epoch (from its saved state when resuming), evaluate it and save its
+    run; return its metrics. After every epoch the whole training state is saved in one file."""
     config, prepared = setup.config, setup.prepared
     model = build_cell(config, prepared, cell)
-    backup = backup_path(setup.experiment, cell)
-    if not resume:
-        discard_backup(setup.experiment, cell)  # a stale backup would silently resume
-    backup.mkdir(parents=True, exist_ok=True)
+    state_file = training_state_path(setup.experiment, cell)
     probe_y = prepared.validation.y[: config.probe_size]
     logger = GradientLogger(
         prepared.validation.x[: config.probe_size],
@@ -127,26 +206,45 @@ def train_cell(setup: Setup, cell: str, *, replace: bool, resume: bool, progress
         every_n_batches=config.log_every,
         probe_weights=setup.task.probe_weights(probe_y),
     )
+    options = shared_options(config.to_dict())
+    state = TrainingState(options=options)
+    if resume and state_file.is_file():
+        state = load_training_state(state_file, model)
+        logger.restore(state.log)
+    else:
+        discard_backup(setup.experiment, cell)  # a stale state would silently resume
     steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
-    model.fit(
-        prepared.train.x,
-        prepared.train.y,
-        validation_data=(prepared.validation.x, prepared.validation.y),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=[
-            logger,
-            keras.callbacks.BackupAndRestore(str(backup / "state")),
-            keras.callbacks.CSVLogger(str(backup / "history.csv"), append=True),
-            FitProgress(cell, config.epochs, steps, progress, report),
-        ],
-    )
-    history = pd.read_csv(backup / "history.csv").drop(columns="epoch")
-    evaluation = setup.task.evaluate(config, prepared, model, cell, setup.baselines)
+    bar = FitProgress(cell, config.epochs, steps, progress, report)
+    diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
+    for epoch in range(state.epochs_done, config.epochs if diverged is None else state.epochs_done):
+        # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
+        keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
+        fitted = model.fit(
+            prepared.train.x,
+            prepared.train.y,
+            validation_data=(prepared.validation.x, prepared.validation.y),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            batch_size=config.batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=[logger, bar],
+        )
+        state.history.append({key: float(values[-1]) for key, values in fitted.history.items()})
+        state.epochs_done, state.log = epoch + 1, logger.log
+        save_training_state(state_file, model, state)
+        pause_for_tests("epoch")
+        if not np.isfinite(state.history[-1]["loss"]):
+            diverged = epoch + 1  # exploding gradients: a result to save, not a crash
+            break
+    history = pd.DataFrame(state.history)
     probe_layer = recurrent_layers(model)[0].name  # its gradient must reach back to the earliest inputs
-    metrics = {**evaluation.metrics, "params": count_params(model), **summarize(logger.log, probe_layer)}
+    if diverged is None:
+        evaluation = setup.task.evaluate(config, prepared, model, cell, setup.baselines)
+    else:
+        evaluation = Evaluation({key: float("nan") for row in setup.baselines.rows for key in row if key != "model"})
+        evaluation.metrics["diverged_epoch"] = diverged
+    metrics = {**evaluation.metrics, "params": count_params(model), **summarize(state.log, probe_layer)}
     save_run(
         run_path(setup.experiment, cell),
         model,
@@ -155,9 +253,13 @@ def train_cell(setup: Setup, cell: str, *, replace: bool, resume: bool, progress
         preprocessing={**prepared.preprocessing, "data": prepared.data_info},
         outputs=evaluation.outputs,
         history=history,
-        gradients=logger.log,
+        gradients=state.log,
         predictions=evaluation.predictions,
-        overwrite=replace,
+        overwrite=True,  # cells_to_train allowed only runs of this project to be replaced
     )
     discard_backup(setup.experiment, cell)
     return metrics
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])

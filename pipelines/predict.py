@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.cli import OneLineParser, add_task_options, command, given_options
+from pipelines.cli import OneLineParser, add_task_options, command, given_options, import_tensorflow_quietly
 from pipelines.tasks import TASKS, get_task
 from pipelines.tasks.config import PredictOptions
 
@@ -23,6 +23,7 @@ def build_parser() -> OneLineParser:
 
 
 def execute(args) -> int:
+    import_tensorflow_quietly()
     from models import load_run
 
     run = load_run(Path(args.run_dir))
@@ -32,7 +33,7 @@ def execute(args) -> int:
     return 0
 
 
-main = command(build_parser, execute)
+main = command(build_parser, execute, interrupted="nothing was written.")
 
 
 if __name__ == "__main__":

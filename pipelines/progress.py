@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import keras
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from models.pause import pause_for_tests
+
 
 @contextmanager
 def progress_unless(quiet: bool) -> Iterator[Progress | None]:
@@ -22,8 +24,25 @@ def progress_unless(quiet: bool) -> Iterator[Progress | None]:
         yield progress
 
 
+class LazyProgress(Progress):
+    """A Progress whose display starts with its first bar, so a command that stops on bad input
+    before training leaves no trace of a progress display on the terminal."""
+
+    def __enter__(self) -> LazyProgress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.live.is_started:
+            self.stop()
+
+    def add_task(self, *args, **kwargs):
+        if not self.live.is_started:
+            self.start()
+        return super().add_task(*args, **kwargs)
+
+
 def make_progress() -> Progress:
-    return Progress(
+    return LazyProgress(
         TextColumn("[bold]{task.description:<12}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -55,6 +74,7 @@ class FitProgress(keras.callbacks.Callback):
             self.progress.update(self.task, completed=epoch * self.steps)
 
     def on_train_batch_end(self, batch, logs=None):
+        pause_for_tests(f"epoch {self._epoch} batch {batch}")  # for the fault tests: a point mid-epoch
         logs = logs or {}
         if self.progress is not None:
             status = f"epoch {self._epoch + 1}/{self.epochs} loss {logs.get('loss', float('nan')):.4f}"

@@ -13,12 +13,20 @@ from dataclasses import fields, replace
 import pandas as pd
 
 from data import ConfigError
-from models.experiment_store import experiment_path, save_sweep, sweep_files
-from pipelines.cli import OneLineParser, add_task_options, command, given_options, option_type, print_table
+from models.experiment_store import check_writable, experiment_lock, experiment_path, save_sweep, sweep_files
+from pipelines.cli import (
+    OneLineParser,
+    add_task_options,
+    command,
+    given_options,
+    import_tensorflow_quietly,
+    option_type,
+    print_table,
+)
 from pipelines.tasks import TASKS, get_task, task_of
 from pipelines.tasks.config import TrainConfig
 
-COMMAND_FLAGS = ("task", "over", "values", "seeds", "overwrite", "quiet")
+COMMAND_FLAGS = ("task", "over", "values", "seeds", "overwrite", "resume", "quiet")
 
 
 def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
@@ -28,9 +36,20 @@ def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
 
 
 def sweep(
-    config: TrainConfig, over: str, values: list, seeds: list[int], *, overwrite=False, progress=None, report=None
+    config: TrainConfig,
+    over: str,
+    values: list,
+    seeds: list[int],
+    *,
+    overwrite=False,
+    resume=False,
+    progress=None,
+    report=None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Train every cell for every value x seed; return one row per (value, seed, cell)."""
+    """Train every cell for every value x seed; return one row per (value, seed, cell). With
+    `resume`, trials already saved are read back, not trained again. A diverged trial is a result:
+    it is saved with NaN metrics, noted in `notes`, and the sweep goes on."""
     from pipelines.experiment import run_experiment
 
     base = config.experiment_name()
@@ -42,7 +61,9 @@ def sweep(
         sub_report = (
             None if report is None else (lambda f, m, i=index, tag=label: report((i + f) / total, f"{tag}: {m}"))
         )
-        result = run_experiment(trial, overwrite=overwrite, progress=progress, report=sub_report)
+        result = run_experiment(trial, overwrite=overwrite, resume=resume, progress=progress, report=sub_report)
+        if notes is not None:
+            notes.extend(f"{label}: {note}" for note in result.notes)
         for cell in config.cells:
             metrics = result.table.set_index("model").loc[cell].to_dict()
             rows.append({over: value, "seed": seed, "cell": cell, **metrics})
@@ -72,6 +93,9 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--values", nargs="+", required=True, help="its values ('none' turns clipping off)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds per value (default: 0 1 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing runs of the same name")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted sweep: trials already saved are not retrained"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_task_options(parser, TrainConfig, {name: task.config_class for name, task in TASKS.items()}, skip=("seed",))
     return parser
@@ -90,6 +114,8 @@ def plan(args) -> tuple[TrainConfig, list]:
         raise ConfigError(
             f"--{args.over.replace('_', '-')} is what the sweep varies: give its values with --values only."
         )
+    if len(set(args.seeds)) != len(args.seeds) or len(set(args.values)) != len(args.values):
+        raise ConfigError("--values and --seeds must name each value once: remove the repeats.")
     try:
         values = [readers[args.over](v) for v in args.values]
     except ValueError as exc:
@@ -100,21 +126,35 @@ def plan(args) -> tuple[TrainConfig, list]:
     if config.name is None:
         config = replace(config, name=f"sweep-{args.task}-{args.over}")
     experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
+    check_writable(config.out)
     return config, values
 
 
 def execute(args) -> int:
     config, values = plan(args)
+    import_tensorflow_quietly()
     from pipelines.progress import progress_unless
 
-    with progress_unless(args.quiet) as progress:
-        trials = sweep(config, args.over, values, args.seeds, overwrite=args.overwrite, progress=progress)
-    table = summarise(trials, args.over, task_of(config).headline)
     folder = experiment_path(config.out, config.experiment_name())
-    save_sweep(folder, trials, table)
+    notes: list[str] = []
+    with progress_unless(args.quiet) as progress, experiment_lock(folder):
+        trials = sweep(
+            config,
+            args.over,
+            values,
+            args.seeds,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            progress=progress,
+            notes=notes,
+        )
+        table = summarise(trials, args.over, task_of(config).headline)
+        save_sweep(folder, trials, table)
     print_table(
         table, f"sweep over {args.over}: {args.task}, {config.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
     )
+    for note in notes:
+        print(f"note: {note}")
     trials_file, summary_file = sweep_files(folder)
     print(f"saved: {summary_file}, {trials_file} and one run folder per trial")
     return 0

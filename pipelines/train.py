@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 
 from data import ConfigError
-from pipelines.cli import OneLineParser, add_task_options, command, given_options, print_table
+from pipelines.cli import (
+    OneLineParser,
+    add_task_options,
+    command,
+    given_options,
+    import_tensorflow_quietly,
+    print_table,
+)
 from pipelines.tasks import TASKS, config_from_saved, get_task
 from pipelines.tasks.config import TrainConfig, values_without
 
@@ -36,18 +43,24 @@ def build_parser() -> OneLineParser:
 
 
 def saved_config(path: Path) -> dict:
-    """The "config" of a run.json, of this version or an earlier one, with cells = the run's cell."""
+    """The "config" of a run.json, with cells = the run's cell and the data it actually used.
+
+    Its `out` is never used: where runs are written is the caller's --out alone."""
     try:
-        config = json.loads(path.read_text())["config"]
+        info = json.loads(path.read_text())
+        config = info["config"]
         if not isinstance(config, dict):
             raise TypeError("config is not an object")
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
-            f"{path} is not the run.json of a finished run: give the run.json inside a run folder."
+            f"{path} is not the run.json of a finished run ({exc.__class__.__name__}): give the run.json inside a run folder."
         ) from exc
+    config = values_without(config, "out")
     if "cell" in config:
         config = {**values_without(config, "cell"), "cells": [config["cell"]]}
-    return config
+    task = TASKS.get(str(config.get("task")))
+    data = (info.get("preprocessing") or {}).get("data") if isinstance(info.get("preprocessing"), dict) else None
+    return task.replay(config, data) if task is not None and isinstance(data, dict) else config
 
 
 def config_from_args(args) -> TrainConfig:
@@ -60,19 +73,26 @@ def config_from_args(args) -> TrainConfig:
     else:
         raise ConfigError(f"Say which task to train: --task {', --task '.join(TASKS)} (or --config run.json).")
     config_class = get_task(str(base.get("task"))).config_class
-    return config_from_saved(
-        {**base, **given_options(args, config_class, str(base.get("task")), exclude=COMMAND_FLAGS)}
-    )
+    values = {**base, **given_options(args, config_class, str(base.get("task")), exclude=COMMAND_FLAGS)}
+    try:
+        return config_from_saved(values)
+    except ConfigError as error:
+        if not args.config:
+            raise
+        raise ConfigError(f"{args.config}: {error}") from error
 
 
 def execute(args) -> int:
     config = config_from_args(args)
+    import_tensorflow_quietly()
     from pipelines.experiment import run_experiment
     from pipelines.progress import progress_unless
 
     with progress_unless(args.quiet) as progress:
         result = run_experiment(config, overwrite=args.overwrite, resume=args.resume, progress=progress)
     print_table(result.table, f"{config.experiment_name()}: held-back test split")
+    for note in result.notes:
+        print(f"note: {note}")
     print(f"saved: {', '.join(str(p) for p in result.runs.values())}")
     return 0
 

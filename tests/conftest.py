@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
 
@@ -23,3 +23,22 @@ def offline(monkeypatch):
     import data.prices
 
     monkeypatch.setattr(data.prices, "_yfinance_download", lambda *args: pd.DataFrame())
+
+
+TINY = {"epochs": 1, "units": 4, "batch_size": 32, "log_every": 5, "probe_size": 8}
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory):
+    """One tiny finished experiment per kind of run (stock with folds, text, adding with every cell),
+    shared by the tests that read or use saved runs; none of them may change these."""
+    from pipelines.experiment import run_experiment
+    from pipelines.tasks.adding import AddingConfig
+    from pipelines.tasks.stock import StockConfig
+    from pipelines.tasks.text import TextConfig
+
+    out = str(tmp_path_factory.mktemp("runs"))
+    stock = run_experiment(StockConfig(start="2011-01-01", lookback=10, folds=2, out=out, **TINY))
+    text = run_experiment(TextConfig(max_chars=3000, seq_len=10, embedding_dim=4, out=out, **TINY))
+    adding = run_experiment(AddingConfig(length=10, samples=300, cells=["simple_rnn", "lstm", "gru"], out=out, **TINY))
+    return {"stock": stock, "text": text, "adding": adding, "out": out}

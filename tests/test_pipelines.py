@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 
 from data import load_prices
 from models import load_run
@@ -14,17 +15,6 @@ from pipelines.experiment import run_experiment
 from pipelines.tasks.adding import AddingConfig
 from pipelines.tasks.stock import StockConfig
 from pipelines.tasks.text import TextConfig
-
-TINY = {"epochs": 1, "units": 4, "batch_size": 32, "log_every": 5, "probe_size": 8}
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("runs"))
-    stock = run_experiment(StockConfig(start="2011-01-01", lookback=10, folds=2, out=out, **TINY))
-    text = run_experiment(TextConfig(max_chars=3000, seq_len=10, embedding_dim=4, out=out, **TINY))
-    adding = run_experiment(AddingConfig(length=10, samples=300, cells=["simple_rnn", "lstm", "gru"], out=out, **TINY))
-    return {"stock": stock, "text": text, "adding": adding, "out": out}
 
 
 def test_stock_run_compares_cells_with_naive_and_ridge(runs):
@@ -142,36 +132,42 @@ def test_config_file_repeats_the_run_of_that_cell_exactly(runs, tmp_path, capsys
     original = json.loads(run_json.read_text())["metrics"]
     again = json.loads((tmp_path / "adding-T10" / "gru" / "run.json").read_text())["metrics"]
     assert again["test_mse"] == original["test_mse"]
-    assert sorted(p.name for p in (tmp_path / "adding-T10").iterdir()) == ["comparison.csv", "gru"]
+    assert sorted(p.name for p in (tmp_path / "adding-T10").iterdir()) == ["comparison.csv", "experiment.json", "gru"]
 
 
-def test_resume_continues_after_an_interruption(tmp_path, monkeypatch):
+def test_resume_continues_exactly_where_an_interruption_stopped(tmp_path, monkeypatch):
+    """Ctrl-C after epoch 1 of 3, then --resume: epoch 0 is not trained again, and the run equals an
+    uninterrupted one with the same seed, metrics and gradient log alike (the log covers all 3 epochs)."""
     from pipelines import progress
 
-    original = progress.FitProgress.on_epoch_end
+    config = dict(length=10, samples=300, cells=["lstm"], **{**TINY, "epochs": 3})
+    whole = run_experiment(AddingConfig(out=str(tmp_path / "whole"), **config))
+    interrupted = AddingConfig(out=str(tmp_path / "cut"), **config)
+    original = progress.FitProgress.on_epoch_begin
 
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
+    def interrupt_at_second_epoch(self, epoch, logs=None):
+        if epoch == 1:
             raise KeyboardInterrupt
+        original(self, epoch, logs)
 
-    config = AddingConfig(length=10, samples=300, cells=["lstm"], out=str(tmp_path), **{**TINY, "epochs": 3})
-    monkeypatch.setattr(progress.FitProgress, "on_epoch_end", interrupt_after_first_epoch)
+    monkeypatch.setattr(progress.FitProgress, "on_epoch_begin", interrupt_at_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(config)
-    assert not (tmp_path / "adding-T10" / "lstm").exists()  # nothing half-written
-    monkeypatch.setattr(progress.FitProgress, "on_epoch_end", original)
+        run_experiment(interrupted)
+    assert not (tmp_path / "cut" / "adding-T10" / "lstm").exists()  # nothing half-written
     started = []
     monkeypatch.setattr(
         progress.FitProgress,
         "on_epoch_begin",
-        lambda self, epoch, logs=None: started.append(epoch) or setattr(self, "_epoch", epoch),
+        lambda self, epoch, logs=None: started.append(epoch) or original(self, epoch, logs),
     )
-    run_experiment(config, resume=True)
+    resumed = run_experiment(interrupted, resume=True)
     assert started == [1, 2]  # epoch 0 was not trained again
-    run = load_run(tmp_path / "adding-T10" / "lstm")
+    pd.testing.assert_frame_equal(resumed.table, whole.table)
+    run, reference = load_run(resumed.runs["lstm"]), load_run(whole.runs["lstm"])
     assert len(run.history) == 3
-    assert not (tmp_path / "adding-T10" / ".backup").exists()  # training state is gone once saved
+    assert list(run.gradients["step"]) == list(reference.gradients["step"])  # one record per epoch end, all 3
+    np.testing.assert_array_equal(run.gradients["h_grad_norm/lstm_1"], reference.gradients["h_grad_norm/lstm_1"])
+    assert not (tmp_path / "cut" / "adding-T10" / ".backup").exists()  # training state is gone once saved
 
 
 def test_sweep_tabulates_mean_spread_horizon_and_gradient_norm(tmp_path):

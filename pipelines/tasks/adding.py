@@ -36,6 +36,9 @@ class AddingTask(SyntheticTask):
     def generate(self, samples, length, seed):
         return adding_problem(samples, length, seed=seed)
 
+    def sequence_shape(self, length):
+        return length, 2  # a value and a marker per step
+
     def metrics(self, y_true, predicted, length) -> dict:
         mse = float(np.mean((np.ravel(y_true) - np.ravel(predicted)) ** 2))
         return {"test_mse": mse, "solved": mse < SOLVED_MSE}

@@ -91,6 +91,14 @@ class Task(ABC):
     def evaluate(self, config, prepared: Prepared, model, cell: str, baselines: Baselines) -> Evaluation:
         """A trained model on the test split: metrics, and what to save besides."""
 
+    def estimated_bytes(self, config) -> int:
+        """Memory the prepared arrays will take, estimated from the options alone (0 if small)."""
+        return 0
+
+    def replay(self, config: dict, data: dict) -> dict:
+        """A saved config made to read the same data again (run.json's "data" says what was used)."""
+        return config
+
     def probe_weights(self, probe_y: np.ndarray) -> np.ndarray | None:
         """Weights of the gradient probe's loss (see GradientLogger); None: every output counts."""
         return None

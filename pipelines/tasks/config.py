@@ -6,11 +6,15 @@ Each field's `help` is also the --help text of the command-line option of the sa
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
 from models.cells import CELLS
+from models.experiment_store import check_name
 
 
 def option(default, help: str, **metadata):
@@ -58,12 +62,19 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "units", "layers", "probe_size"):
             at_least(self, name, 1)
         at_least(self, "log_every", 0)
-        require(self.learning_rate > 0, f"--learning-rate must be positive (got {self.learning_rate}).")
+        at_least(self, "seed", 0)
         require(
-            self.clipnorm is None or self.clipnorm > 0, f"--clipnorm must be positive or none (got {self.clipnorm})."
+            0 < self.learning_rate < math.inf, f"--learning-rate must be a positive number (got {self.learning_rate})."
         )
-        require(self.gain > 0, f"--gain must be positive (got {self.gain}).")
+        require(
+            self.clipnorm is None or 0 < self.clipnorm < math.inf,
+            f"--clipnorm must be a positive number or none (got {self.clipnorm}).",
+        )
+        require(0 < self.gain < math.inf, f"--gain must be a positive number (got {self.gain}).")
         require(0 <= self.dropout < 1, f"--dropout must be at least 0 and below 1 (got {self.dropout}).")
+        if self.name is not None:
+            check_name(self.name)
+        require(bool(str(self.out).strip()) and "\0" not in str(self.out), f"--out {self.out!r} is not a folder path.")
 
     def experiment_name(self) -> str:
         return self.name or self.default_name()
@@ -87,10 +98,38 @@ def config_from_dict(config_class: type[TrainConfig], values: dict) -> TrainConf
     require(
         not unknown, f"The config has unknown field(s) {', '.join(unknown)} for task {config_class.task}: remove them."
     )
-    try:
-        return config_class(**values_without(values, "task"))
-    except TypeError as exc:  # a value of the wrong kind, e.g. a list where a number belongs
-        raise ConfigError(f"The config for task {config_class.task} has a value of the wrong type ({exc}).") from exc
+    values = values_without(values, "task")
+    hints = typing.get_type_hints(config_class)
+    for key, value in values.items():
+        if not fits_type(value, hints[key]):
+            raise ConfigError(
+                f"The config's {key!r} is {value!r}, which is not {type_name(hints[key])}: correct or remove it."
+            )
+    return config_class(**values)
+
+
+def fits_type(value, hint) -> bool:
+    """Whether a JSON value has a config field's type (an int is a float too; a bool is neither)."""
+    if isinstance(hint, types.UnionType):
+        return any(fits_type(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if typing.get_origin(hint) is list:
+        return isinstance(value, list) and all(fits_type(v, typing.get_args(hint)[0]) for v in value)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def type_name(hint) -> str:
+    if isinstance(hint, types.UnionType):
+        return " or ".join(type_name(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return f"a list of {type_name(typing.get_args(hint)[0])}s"
+    names = {int: "a whole number", float: "a number", str: "a string", type(None): "null"}
+    return names.get(hint, hint.__name__)
 
 
 def values_without(values: dict, *names: str) -> dict[str, Any]:

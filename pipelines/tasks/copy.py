@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 
 from data import copy_baseline_nats, copy_task
-from data.synthetic import COPY_ALPHABET, COPY_OUTPUT_IDS, COPY_SYMBOLS
+from data.synthetic import COPY_ALPHABET, COPY_INPUT_IDS, COPY_OUTPUT_IDS, COPY_SYMBOLS
 from pipelines.tasks.base import ModelShape
 from pipelines.tasks.synthetic import SyntheticConfig, SyntheticTask
 
@@ -32,6 +32,9 @@ class CopyTask(SyntheticTask):
 
     def generate(self, samples, length, seed):
         return copy_task(samples, length, seed=seed)
+
+    def sequence_shape(self, length):
+        return length + 2 * COPY_SYMBOLS, COPY_INPUT_IDS  # the symbols, the gap, the recall; one-hot
 
     def model_shape(self, x) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:], n_classes=COPY_OUTPUT_IDS, per_step=True)

@@ -4,24 +4,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from data import TARGETS, StockScaling, chronological_split, load_prices, walk_forward_folds
+from data import TARGETS, DataError, StockScaling, chronological_split, load_prices, walk_forward_folds
+from data.prices import SOURCES
 from data.stock_scaling import first_input_day
 from models.inference import PREDICT_BATCH, forecast, scaling_of, stock_preprocessing
 from pipelines.evaluate import RidgeBaseline, forecast_metrics
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
 
+DEFAULT_TICKER = "AAPL"
+
 
 @dataclass
 class StockConfig(TrainConfig):
     task: ClassVar[str] = "stock"
-    ticker: str = option("AAPL", "ticker symbol")
+    ticker: str | None = option(None, "ticker symbol (default: AAPL; for a CSV, the file's name)")
     source: str = option("bundled", "bundled, yfinance, auto, or the path of a CSV with Date and Close")
     start: str | None = option(None, "first date, YYYY-MM-DD")
     end: str | None = option(None, "last date, YYYY-MM-DD")
@@ -36,10 +41,21 @@ class StockConfig(TrainConfig):
         at_least(self, "horizon", 1)
         require(self.target in TARGETS, f"--target must be one of {', '.join(TARGETS)} (got {self.target!r}).")
         require(self.folds == 0 or self.folds >= 2, f"--folds must be 0 (none) or at least 2 (got {self.folds}).")
+        if self.ticker is None:  # a CSV's series is named after its file, never after a real ticker
+            self.ticker = series_name(self.source) if is_csv_source(self.source) else DEFAULT_TICKER
         require(bool(self.ticker.strip()), "--ticker is empty: give a symbol such as AAPL.")
 
     def default_name(self) -> str:
-        return f"stock-{self.ticker.upper()}"
+        return f"stock-{self.ticker if is_csv_source(self.source) else self.ticker.upper()}"
+
+
+def is_csv_source(source: str) -> bool:
+    return source not in SOURCES
+
+
+def series_name(csv_path: str) -> str:
+    """A CSV's name as a series (and experiment) name: its file name, reduced to plain characters."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(csv_path).stem).strip(".-_") or "csv"
 
 
 @dataclass
@@ -53,6 +69,10 @@ class StockPredict(PredictOptions):
 
     def __post_init__(self):
         at_least(self, "show", 1)
+        require(
+            self.csv is None or (self.ticker is None and self.source is None),
+            "--csv gives the prices itself: drop --ticker and --source.",
+        )
 
 
 @dataclass
@@ -179,15 +199,40 @@ class StockTask(Task):
             ]
         )
 
+    def replay(self, config: dict, data: dict) -> dict:
+        """`source auto` records what it fell back to; repeating the run reads that same data."""
+        used = data.get("source")
+        if config.get("source") == "auto" and used in ("bundled", "cache", "yfinance"):
+            return {**config, "source": "bundled" if used == "bundled" else "yfinance"}
+        return config
+
     def use_saved(self, run, options: StockPredict) -> str:
+        """Forecast the run's own series unless --csv or --ticker asks for another one explicitly."""
         config = run.config
-        source = options.csv or options.source or config["source"]
-        prices = load_prices(options.ticker or config["ticker"], options.start, options.end, source)
+        own_source, own_ticker = str(config.get("source")), str(config.get("ticker"))
+        ticker, source = options.ticker or own_ticker, options.source or own_source
+        if options.csv is not None:
+            ticker, source = series_name(options.csv), options.csv
+        elif is_csv_source(own_source) and options.ticker is None and options.source is not None:
+            raise DataError(
+                f"This run was trained on {own_source}: name the series to read from {source} with --ticker."
+            )
+        elif is_csv_source(own_source) and options.ticker is not None:
+            source = options.source or "auto"  # another series on purpose: not from the run's CSV
+        elif is_csv_source(own_source) and not Path(own_source).is_file():
+            raise DataError(
+                f"This run was trained on {own_source}, which is not here: give the prices to forecast with "
+                "--csv FILE (or --ticker to forecast another series on purpose)."
+            )
+        prices = load_prices(ticker, options.start, options.end, source)
         table = run.forecast(prices)
         horizon = scaling_of(run.preprocessing).horizon
         shown = table.tail(options.show).copy()
         shown["date"] = shown["date"].dt.strftime("%Y-%m-%d").fillna("next")
+        series = Path(source).name if is_csv_source(source) else ticker.upper()
+        other = "" if ticker.upper() == own_ticker.upper() else f" (trained on {own_ticker}: another series, as asked)"
         heading = (
-            f"{run.path}: {config['cell']} forecasts {horizon} day(s) ahead; {prices.attrs.get('source_note', '')}"
+            f"{run.path}: {config['cell']} forecasts {series} {horizon} day(s) ahead{other}; "
+            f"{prices.attrs.get('source_note', '')}"
         )
         return heading + "\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.2f}")

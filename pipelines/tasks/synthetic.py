@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from data import ConfigError, RunError
 from models.inference import PREDICT_BATCH
+from pipelines.memory import array_bytes, available_memory
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option
 
@@ -50,12 +52,20 @@ class SyntheticTask(Task):
         """`samples` sequences of the task at length T, from `seed`: (inputs, targets)."""
 
     @abstractmethod
+    def sequence_shape(self, length: int) -> tuple[int, int]:
+        """(steps, input features) of one sequence at length T, known before generating any."""
+
+    @abstractmethod
     def metrics(self, y_true: np.ndarray, predicted: np.ndarray, length: int) -> dict:
         """The task's scores of `predicted` (the headline among them)."""
 
     @abstractmethod
     def baseline(self, length: int) -> dict:
         """The memoryless baseline's scores, known in closed form."""
+
+    def estimated_bytes(self, config: SyntheticConfig) -> int:
+        steps, features = self.sequence_shape(config.length)
+        return array_bytes(config.samples, steps, features + 1)  # inputs, and a target per step at most
 
     def model_shape(self, x: np.ndarray) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:])
@@ -82,7 +92,19 @@ class SyntheticTask(Task):
         return Evaluation(self.metrics(prepared.test.y, predicted, config.length))
 
     def use_saved(self, run, options: FreshSequences) -> str:
-        length = int(run.config["length"])
+        length = run.config.get("length")
+        model_steps = tuple(run.model.inputs[0].shape[1:])
+        if not isinstance(length, int) or length < 1 or self.sequence_shape(length) != model_steps:
+            raise RunError(
+                f"run.json in {run.path} says T = {length!r}, which does not fit its model's input "
+                f"{model_steps}: the run is damaged; retrain it."
+            )
+        need, have = array_bytes(options.samples, *model_steps), available_memory()
+        if have is not None and need > have / 2:
+            raise ConfigError(
+                f"--samples {options.samples} needs about {need / 2**30:.1f} GiB of memory "
+                f"({have / 2**30:.1f} GiB free): ask for fewer sequences."
+            )
         x, y = self.generate(options.samples, length, FRESH_SEED_OFFSET + options.seed)
         scores = self.metrics(y, run.model.predict(x, verbose=0, batch_size=PREDICT_BATCH), length)
         table = pd.DataFrame({run.config["cell"]: scores, self.baseline_name: self.baseline(length)})

@@ -4,15 +4,18 @@ scored in bits per character against a unigram model that knows letter frequenci
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from data import CharVocab, chronological_split, load_corpus, windows_with_targets
-from models.inference import PREDICT_BATCH, generate, text_preprocessing
+from data import BUNDLED_CORPORA, CharVocab, ConfigError, chronological_split, load_corpus, windows_with_targets
+from models.inference import PREDICT_BATCH, generate, text_preprocessing, text_setup_of
 from pipelines.evaluate import bits_per_char, unigram_bits_per_char
+from pipelines.memory import array_bytes
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
 
@@ -44,13 +47,16 @@ class TextConfig(TrainConfig):
 
 @dataclass
 class TextPredict(PredictOptions):
-    prompt: str = option("ROMEO:\n", "text to continue")
+    prompt: str | None = option(None, "text to continue (default: the run's own sample prompt, from its corpus)")
     temperature: float = option(0.8, "0 is greedy, 1 samples the model as is")
     length: int = option(300, "characters to generate")
 
     def __post_init__(self):
         at_least(self, "length", 1)
-        require(self.temperature >= 0, f"--temperature must be 0 or more (got {self.temperature}).")
+        require(
+            0 <= self.temperature < math.inf, f"--temperature must be a number, 0 or more (got {self.temperature})."
+        )
+        require(self.prompt is None or self.prompt != "", "--prompt is empty: give some text to continue.")
 
 
 @dataclass
@@ -67,6 +73,13 @@ class TextTask(Task):
     predict_class = TextPredict
     headline = "val_bpc"
     default_run = {"epochs": 5, "units": 64, "max_chars": 100_000}
+
+    def estimated_bytes(self, config: TextConfig) -> int:
+        path = BUNDLED_CORPORA.get(config.corpus, Path(config.corpus))
+        characters = path.stat().st_size if path.is_file() else 0  # a missing file fails in prepare
+        if config.max_chars is not None:
+            characters = min(characters, config.max_chars)
+        return array_bytes(characters // config.stride + 1, config.seq_len + 1)
 
     def prepare(self, config: TextConfig) -> Prepared[TextContext]:
         corpus = load_corpus(config.corpus, config.max_chars)
@@ -111,7 +124,25 @@ class TextTask(Task):
             str(t): generate(model, context.vocab, config.seq_len, context.prompt, SAMPLE_LENGTH, t, config.seed)
             for t in SAMPLE_TEMPERATURES
         }
-        return Evaluation(metrics, outputs={"samples": samples})
+        return Evaluation(metrics, outputs={"prompt": context.prompt, "samples": samples})
 
     def use_saved(self, run, options: TextPredict) -> str:
-        return run.generate(options.prompt, options.length, options.temperature, options.seed)
+        prompt = options.prompt if options.prompt is not None else own_prompt(run.info.get("outputs", {}))
+        if not isinstance(prompt, str) or not prompt:
+            raise ConfigError("This run keeps no sample prompt: give one with --prompt.")
+        unknown = text_setup_of(run.preprocessing)[0].unknown_chars(prompt)
+        if unknown:  # said once; the model reads each of them as the unknown marker
+            shown = ", ".join(repr(c) for c in unknown[:10])
+            print(
+                f"note: the prompt has characters this run never saw ({shown}); it reads them as unknown.",
+                file=sys.stderr,
+            )
+        return run.generate(prompt, options.length, options.temperature, options.seed)
+
+
+def own_prompt(outputs: dict) -> str | None:
+    """The prompt a run's samples started from (runs saved before it was recorded: the samples' start)."""
+    if isinstance(outputs.get("prompt"), str):
+        return outputs["prompt"]
+    sample = next(iter(outputs.get("samples", {}).values()), None)
+    return sample[:-SAMPLE_LENGTH] if isinstance(sample, str) and len(sample) > SAMPLE_LENGTH else None
