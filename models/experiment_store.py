@@ -25,7 +25,9 @@ import pandas as pd
 
 from data import ConfigError, LabError, RunError, atomic_write
 from models.run_store import (
+    MODEL,
     PREDICTIONS,
+    check_model_archive,
     is_finished_run,
     probe_layer_of,
     read_gradients,
@@ -334,6 +336,7 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
         try:
             info = read_run_info(run)
             verify_files(run, info)
+            check_model_archive(run / MODEL)  # never loaded here, but a page must not list code as a run
             experiment.runs[cell] = info
             if with_gradients:
                 experiment.gradients[cell] = read_gradients(

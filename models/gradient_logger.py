@@ -38,7 +38,9 @@ class GradientLogger(keras.callbacks.Callback):
     `x_grad_norm` (records, T) = ||dL/dx_t|| at the input of the first recurrent layer;
     `weight_grad_norm/<variable path>` and `global_grad_norm` (before any clipping);
     `gate_mean/<lstm layer>/{forget,input,output}` (records, T); `horizon/<layer>` and
-    `decay/<layer>` (records,). The probe runs in inference mode (no dropout).
+    `decay/<layer>` (records,). The probe runs in inference mode (no dropout). Fitting the same
+    model again (epoch by epoch, say) continues the log, with `step` counting on; a new model
+    starts a fresh log; `restore(log)` continues a saved log after an interruption.
 
     Args:
         probe_x: a fixed batch of inputs, e.g. the first 64 validation windows.

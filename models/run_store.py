@@ -49,6 +49,7 @@ MODEL, INFO, HISTORY, GRADIENTS, PREDICTIONS = (
 SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
 RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
 REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
+CODE_LAYERS = ("Lambda", "TFSMLayer")  # Keras layers whose config carries code to run
 MAX_MODEL_BYTES = 2 * 2**30  # unpacked; a recurrent model here is a few MB, so more is a zip bomb
 MAX_GRADIENT_BYTES = 512 * 2**20
 
@@ -363,6 +364,36 @@ def read_gradients(
     return gradients
 
 
+def check_model_archive(path: Path) -> None:
+    """Read model.keras's config without loading anything: refuse a zip bomb, and any object from
+    outside Keras or a layer that carries code (Lambda), so neither load_run nor a page that only
+    lists runs trusts such a file. Keras' safe_mode is the second line of defence at load time."""
+    try:
+        _refuse_zip_bomb(path, MAX_MODEL_BYTES)
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise RunError(f"{path} is refused ({_first_words(exc)}): retrain the run.") from exc
+    for module, name in _objects(config):
+        if not (module == "keras" or str(module).startswith("keras.")) or name in CODE_LAYERS:
+            raise RunError(
+                f"{path} could not be loaded safely (it holds {module}.{name}, which can run code): refusing it; "
+                "retrain the run."
+            )
+
+
+def _objects(config):
+    """Every (module, class_name) a Keras config names, at any depth."""
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield config.get("module", "keras"), config["class_name"]
+        for value in config.values():
+            yield from _objects(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _objects(value)
+
+
 def _refuse_zip_bomb(path: Path, limit: int) -> None:
     """Refuse an archive whose members declare more bytes than `limit` before extracting any."""
     if path.is_symlink():
@@ -386,10 +417,7 @@ def _load_model_safely(path: Path) -> keras.Model:
 
     if not zipfile.is_zipfile(path):
         raise RunError(f"{path} is not a Keras archive (truncated or corrupt): retrain the run.")
-    try:
-        _refuse_zip_bomb(path, MAX_MODEL_BYTES)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise RunError(f"{path} is refused ({_first_words(exc)}): retrain the run.") from exc
+    check_model_archive(path)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives

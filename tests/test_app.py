@@ -107,3 +107,28 @@ def test_dashboard_pages_import_no_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_gradient_flow_draws_cells_with_different_record_counts(tiny_runs, tmp_path, monkeypatch):
+    """A resumed or diverged cell may hold fewer records than the others: the page aligns them on
+    the training batch instead of raising "Length of values does not match length of index"."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    copy = tmp_path / "runs"
+    shutil.copytree(tiny_runs, copy)
+    run = copy / "adding-T10" / "lstm"
+    with np.load(run / "gradients.npz") as archive:
+        arrays = {key: archive[key][:-2] for key in archive.files}  # two records fewer
+    with open(run / "gradients.npz", "wb") as handle:
+        np.savez(handle, **arrays)
+    info = json.loads((run / "run.json").read_text())
+    info["files"]["gradients.npz"] = hashlib.sha256((run / "gradients.npz").read_bytes()).hexdigest()
+    info["metrics"]["gradient_horizon"] = int(arrays["horizon/lstm_1"][-1])
+    (run / "run.json").write_text(json.dumps(info))
+    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
+    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
+    assert not app.exception and not app.error
+    assert len(app.get("plotly_chart")) == 2 and any("Gradient horizon" in m.value for m in app.markdown)

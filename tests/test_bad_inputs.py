@@ -383,7 +383,25 @@ def edit_run_json(run: Path, change) -> None:
     (run / "run.json").write_text(json.dumps(info))
 
 
+def edit_model_layer(run: Path, module: str, class_name: str) -> None:
+    """Make model.keras's last layer another class (as a forger would), with its checksum fixed."""
+    import zipfile
+
+    path = run / "model.keras"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][-1].update(module=module, class_name=class_name)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    rehash(run, "model.keras")
+
+
 DASHBOARD_CASES = [
+    (lambda e, s: edit_model_layer(e / "lstm", "keras.layers", "Lambda"), "keras.layers.Lambda, which can run code"),
+    (lambda e, s: edit_model_layer(e / "lstm", "subprocess", "Popen"), "subprocess.Popen, which can run code"),
     # (tamper(experiment folder, scratch folder), words of the st.error sentence)
     (lambda e, s: edit_comparison(e), "comparison.csv"),
     (lambda e, s: (e / "lstm" / "gradients.npz").write_bytes(b"truncated"), "changed since the run was saved"),
@@ -430,3 +448,29 @@ def gradient_flow_page():
     from dashboard import gradient_flow
 
     gradient_flow.render()
+
+
+def test_the_reliability_table_matches_the_tests():
+    """Each row of the README's Reliability table counts exactly the cases of the test it names."""
+    import importlib.util
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "README.md").read_text().split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|[^|]+\| (\d+) \|[^|]+\| `(tests/[\w.]+)(?:::(\w+))?` \|$", text, flags=re.M)
+    assert len(rows) >= 10
+    for count, file, function in rows:
+        spec = importlib.util.spec_from_file_location(Path(file).stem, root / file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        names = [function] if function else [n for n in dir(module) if n.startswith("test_")]
+        assert int(count) == sum(case_count(getattr(module, name)) for name in names), (file, function)
+
+
+def case_count(test) -> int:
+    """How many cases pytest makes of a test function (the product of its parametrize lists)."""
+    count = 1
+    for mark in getattr(test, "pytestmark", []):
+        if mark.name == "parametrize":
+            count *= len(mark.args[1])
+    return count

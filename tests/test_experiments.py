@@ -30,8 +30,8 @@ def test_small_recurrent_gain_makes_the_simple_rnn_gradient_vanish(tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_t100_seed0_lstm_solves_and_simple_rnn_gradient_vanishes(tmp_path):
-    """README, "Long dependencies", T = 100, seed 0: 0.000171 and horizon 99 vs 0.1802 and 6."""
+def test_readme_t100_seed1_lstm_solves_and_simple_rnn_gradient_vanishes(tmp_path):
+    """README, "Long dependencies", T = 100, seed 1: 0.000868 and horizon 99 vs 0.1682 and 7."""
     config = AddingConfig(
         cells=["simple_rnn", "lstm"],
         length=100,
@@ -39,7 +39,7 @@ def test_readme_t100_seed0_lstm_solves_and_simple_rnn_gradient_vanishes(tmp_path
         epochs=40,
         units=64,
         clipnorm=1.0,
-        seed=0,
+        seed=1,
         out=str(tmp_path),
     )
     table = run_experiment(config).table.set_index("model")

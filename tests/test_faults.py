@@ -116,6 +116,7 @@ def test_sigkill_in_the_save_window_with_a_second_writer_and_a_reader(tmp_path, 
         assert train.main([*ARGS, "--out", str(out), "--name", "other"]) == 0  # a different experiment
         assert list_experiments(out) == ["earlier", "other"]  # the one being saved is not listed yet
         assert set(load_experiment(out / "other", with_gradients=True).runs) == {"lstm"}
+        assert dashboard_renders(out, capsys)  # the dashboard reads on while the save is under way
     finally:
         process.kill()
         process.wait(timeout=30)
@@ -125,3 +126,20 @@ def test_sigkill_in_the_save_window_with_a_second_writer_and_a_reader(tmp_path, 
     assert tree_digest(earlier.path) == earlier_files
     assert_same_as_uninterrupted(out, uninterrupted)
     assert not [p for p in (out / "adding-T10").iterdir() if p.name.startswith(".lstm")]  # leftovers cleared
+
+
+def dashboard_renders(root: Path, capsys) -> bool:
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from dashboard import gradient_flow
+
+        gradient_flow.render()
+
+    previous = os.environ.get("VGL_RUNS_DIR")
+    os.environ["VGL_RUNS_DIR"] = str(root)
+    try:
+        app = AppTest.from_function(page, default_timeout=60).run()
+    finally:
+        os.environ.pop("VGL_RUNS_DIR") if previous is None else os.environ.__setitem__("VGL_RUNS_DIR", previous)
+    return not app.exception and not app.error and len(app.get("plotly_chart")) == 2

@@ -195,3 +195,20 @@ def test_probe_weights_choose_which_steps_the_probe_loss_reads():
     np.testing.assert_allclose(profile(np.ones(8)), profile(None), rtol=1e-6)  # per-sample weights broadcast
     with pytest.raises(ValueError, match="probe_weights has shape"):
         GradientLogger(x, y, probe_weights=np.ones(3))
+
+
+def test_fitting_epoch_by_epoch_or_resuming_continues_one_log():
+    """Three one-epoch fits of one model log what one three-epoch fit logs; a fresh logger given the
+    saved log (as after an interruption) continues it on a new model object, steps counting on."""
+    x, y = adding_problem(192, 12, seed=2)
+    model = build_model("gru", (12, 2), units=4)
+    logger = GradientLogger(x[:16], y[:16], every_n_batches=4)
+    for epoch in range(2):
+        model.fit(x, y, batch_size=32, initial_epoch=epoch, epochs=epoch + 1, callbacks=[logger], verbose=0)
+    assert list(logger.log["step"]) == [4, 6, 8, 12] and list(logger.log["epoch"]) == [0, 0, 1, 1]
+    resumed = GradientLogger(x[:16], y[:16], every_n_batches=4)
+    resumed.restore(logger.log)
+    again = build_model("gru", (12, 2), units=4)
+    again.set_weights(model.get_weights())
+    again.fit(x, y, batch_size=32, initial_epoch=2, epochs=3, callbacks=[resumed], verbose=0)
+    assert list(resumed.log["step"]) == [4, 6, 8, 12, 16, 18] and list(resumed.log["epoch"]) == [0, 0, 1, 1, 2, 2]

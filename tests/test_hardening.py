@@ -3,6 +3,7 @@ series, tables that dropped cells, resumes that mixed configurations, writes out
 diverged runs lost, and text generation that hid unknown characters."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -157,3 +158,43 @@ def test_a_copied_experiment_keeps_working(runs, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(runs["adding"].path, copy)
     assert set(load_experiment(copy, with_gradients=True).runs) == {"simple_rnn", "lstm", "gru"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder, so the refusal would be wrong")
+def test_a_read_only_out_is_refused_before_training(tmp_path, capsys):
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    assert train.main(["--task", "adding", "--out", str(folder / "runs"), "--quiet"]) == 2
+    assert "cannot be written" in capsys.readouterr().err and not any(folder.iterdir())
+
+
+def test_ctrl_c_in_predict_does_not_suggest_resume(monkeypatch, capsys):
+    import models
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(models, "load_run", interrupted)
+    assert predict.main(["runs/any/lstm"]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "--resume" not in err
+
+
+def test_repeating_a_source_auto_run_reads_the_data_it_actually_used(tmp_path):
+    info = {
+        "config": {"task": "stock", "source": "auto", "cell": "lstm"},
+        "preprocessing": {"data": {"source": "bundled"}},
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(info))
+    assert train.saved_config(path)["source"] == "bundled"
+    info["preprocessing"]["data"]["source"] = "cache"  # downloaded earlier: read it through yfinance's cache
+    path.write_text(json.dumps(info))
+    assert train.saved_config(path)["source"] == "yfinance"
+
+
+def test_the_dashboard_caps_uploads_and_listens_on_localhost_only():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost" and config["server"]["maxUploadSize"] <= 10
