@@ -336,7 +336,7 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
         try:
             info = read_run_info(run)
             verify_files(run, info)
-            check_model_archive(run / MODEL)  # never loaded here, but a page must not list code as a run
+            check_model_archive(run / MODEL, info)  # never loaded here, but a page must not list code as a run
             experiment.runs[cell] = info
             if with_gradients:
                 experiment.gradients[cell] = read_gradients(

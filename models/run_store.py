@@ -49,7 +49,12 @@ MODEL, INFO, HISTORY, GRADIENTS, PREDICTIONS = (
 SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
 RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
 REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
-CODE_LAYERS = ("Lambda", "TFSMLayer")  # Keras layers whose config carries code to run
+CODE_LAYERS = ("Lambda", "TFSMLayer")
+CELL_LAYERS = {
+    "simple_rnn": "SimpleRNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+}  # the Keras layer of each cell  # Keras layers whose config carries code to run
 MAX_MODEL_BYTES = 2 * 2**30  # unpacked; a recurrent model here is a few MB, so more is a zip bomb
 MAX_GRADIENT_BYTES = 512 * 2**20
 
@@ -244,7 +249,7 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
         raise RunError(f"{run_dir} is outside {root}: load runs from inside the runs folder only.")
     info = read_run_info(run_dir)
     verify_files(run_dir, info)
-    model = _load_model_safely(run_dir / MODEL)
+    model = _load_model_safely(run_dir / MODEL, info)
     expected_shape = info["model"]["input_shape"]
     if list(model.inputs[0].shape[1:]) != expected_shape or count_params(model) != info["model"]["trainable_params"]:
         raise RunError(
@@ -364,10 +369,11 @@ def read_gradients(
     return gradients
 
 
-def check_model_archive(path: Path) -> None:
-    """Read model.keras's config without loading anything: refuse a zip bomb, and any object from
-    outside Keras or a layer that carries code (Lambda), so neither load_run nor a page that only
-    lists runs trusts such a file. Keras' safe_mode is the second line of defence at load time."""
+def check_model_archive(path: Path, info: dict | None = None) -> None:
+    """Read model.keras's config without loading anything: refuse a zip bomb, any object from
+    outside Keras or a layer that carries code (Lambda), and, given run.json, a model of another
+    cell (a model swapped in from another run), so neither load_run nor a page that only lists
+    runs trusts such a file. Keras' safe_mode is the second line of defence at load time."""
     try:
         _refuse_zip_bomb(path, MAX_MODEL_BYTES)
         with zipfile.ZipFile(path) as archive:
@@ -380,6 +386,10 @@ def check_model_archive(path: Path) -> None:
                 f"{path} could not be loaded safely (it holds {module}.{name}, which can run code): refusing it; "
                 "retrain the run."
             )
+    cell = (info or {}).get("config", {}).get("cell")
+    names = {name for _, name in _objects(config)}
+    if cell in CELL_LAYERS and CELL_LAYERS[cell] not in names:
+        raise RunError(f"{path} holds no {CELL_LAYERS[cell]} layer though run.json says {cell}: retrain the run.")
 
 
 def _objects(config):
@@ -412,12 +422,12 @@ def _first_words(exc: BaseException, limit: int = 160) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
 
 
-def _load_model_safely(path: Path) -> keras.Model:
+def _load_model_safely(path: Path, info: dict | None = None) -> keras.Model:
     import keras
 
     if not zipfile.is_zipfile(path):
         raise RunError(f"{path} is not a Keras archive (truncated or corrupt): retrain the run.")
-    check_model_archive(path)
+    check_model_archive(path, info)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives

@@ -399,7 +399,13 @@ def edit_model_layer(run: Path, module: str, class_name: str) -> None:
     rehash(run, "model.keras")
 
 
+def swap_model(experiment: Path, source: str) -> None:
+    shutil.copy(experiment / source / "model.keras", experiment / "lstm" / "model.keras")
+    rehash(experiment / "lstm", "model.keras")
+
+
 DASHBOARD_CASES = [
+    (lambda e, s: swap_model(e, "gru"), "holds no LSTM layer though run.json says lstm"),
     (lambda e, s: edit_model_layer(e / "lstm", "keras.layers", "Lambda"), "keras.layers.Lambda, which can run code"),
     (lambda e, s: edit_model_layer(e / "lstm", "subprocess", "Popen"), "subprocess.Popen, which can run code"),
     # (tamper(experiment folder, scratch folder), words of the st.error sentence)

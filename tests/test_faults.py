@@ -143,3 +143,14 @@ def dashboard_renders(root: Path, capsys) -> bool:
     finally:
         os.environ.pop("VGL_RUNS_DIR") if previous is None else os.environ.__setitem__("VGL_RUNS_DIR", previous)
     return not app.exception and not app.error and len(app.get("plotly_chart")) == 2
+
+
+def test_sigint_in_the_save_window_leaves_no_run_and_resume_finishes(tmp_path, uninterrupted):
+    out = tmp_path / "runs"
+    process, _ = start_paused(out, "save", tmp_path)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert not (out / "adding-T10" / "lstm").exists()  # the half-saved folder was removed on the way out
+    assert not [p for p in (out / "adding-T10").iterdir() if p.name.startswith(".lstm")]
+    assert_same_as_uninterrupted(out, uninterrupted)

@@ -89,7 +89,7 @@ def test_a_lambda_layer_is_refused_and_never_runs(tmp_path, monkeypatch):
     marker.unlink()  # calling it once above proved it would write the marker
     run = saved(tmp_path / "run", model=model)  # valid checksums
     refused(run, "could not be loaded safely", "Lambda, which can run code")  # read from its config alone
-    monkeypatch.setattr(models.run_store, "check_model_archive", lambda path: None)
+    monkeypatch.setattr(models.run_store, "check_model_archive", lambda path, info=None: None)
     refused(run, "could not be loaded safely")  # without that check, Keras' safe_mode still refuses it
     assert not marker.exists()
 
@@ -117,11 +117,15 @@ def test_a_custom_object_from_an_arbitrary_module_is_refused(run):
     refused(run, "could not be loaded safely")
 
 
-def test_a_model_swapped_in_from_another_run_is_refused(run, tmp_path):
-    other = saved(tmp_path / "other", model=build_model("gru", (STEPS, FEATURES), units=6))
+@pytest.mark.parametrize(
+    "cell, units, words",
+    [("gru", 4, "holds no LSTM layer though run.json says lstm"), ("lstm", 6, "does not match run.json")],
+)
+def test_a_model_swapped_in_from_another_run_is_refused(run, tmp_path, cell, units, words):
+    other = saved(tmp_path / "other", model=build_model(cell, (STEPS, FEATURES), units=units))
     shutil.copy(other / "model.keras", run / "model.keras")
     rehash(run, "model.keras")
-    refused(run, "does not match run.json")
+    refused(run, words)
 
 
 def test_edited_checksums_are_refused(run):
