@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from forgery import edit_info, edit_model_config, edit_npz, rehash
 
 from data import DataError, load_corpus, load_prices
 
@@ -341,22 +342,6 @@ def test_predict_refuses_bad_input_and_changes_nothing(runs, tmp_path, capsys, k
 # --- the dashboard, reading tampered or damaged experiments (AppTest) ------------------------------
 
 
-def rehash(run: Path, name: str) -> None:
-    """Recompute a file's checksum in run.json, as a forger would, so only deeper checks stand in the way."""
-    info = json.loads((run / "run.json").read_text())
-    info["files"][name] = hashlib.sha256((run / name).read_bytes()).hexdigest()
-    (run / "run.json").write_text(json.dumps(info))
-
-
-def edit_npz(run: Path, change) -> None:
-    with np.load(run / "gradients.npz") as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    change(arrays)
-    with open(run / "gradients.npz", "wb") as handle:
-        np.savez(handle, **arrays)
-    rehash(run, "gradients.npz")
-
-
 def reverse_in_time_with_forged_horizon(arrays):
     """Gradients reversed in time, and horizons that are not what those norms give."""
     from models.gradient_log import gradient_horizon
@@ -377,26 +362,9 @@ def symlink_out(run: Path, outside: Path) -> None:
     (run / "gradients.npz").symlink_to(outside)
 
 
-def edit_run_json(run: Path, change) -> None:
-    info = json.loads((run / "run.json").read_text())
-    change(info)
-    (run / "run.json").write_text(json.dumps(info))
-
-
 def edit_model_layer(run: Path, module: str, class_name: str) -> None:
-    """Make model.keras's last layer another class (as a forger would), with its checksum fixed."""
-    import zipfile
-
-    path = run / "model.keras"
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
-    config["config"]["layers"][-1].update(module=module, class_name=class_name)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    rehash(run, "model.keras")
+    """Make model.keras's last layer another class, as a forger would."""
+    edit_model_config(run, lambda config: config["config"]["layers"][-1].update(module=module, class_name=class_name))
 
 
 def swap_model(experiment: Path, source: str) -> None:
@@ -422,10 +390,10 @@ DASHBOARD_CASES = [
     (lambda e, s: edit_npz(e / "lstm", lambda a: a.update(step=a["step"][:-1])), "gradients.npz"),
     (lambda e, s: symlink_out(e / "lstm", s / "outside.npz"), "link"),
     (
-        lambda e, s: edit_run_json(e / "lstm", lambda i: i["files"].update({"../../../../etc/hostname": "0" * 64})),
+        lambda e, s: edit_info(e / "lstm", lambda i: i["files"].update({"../../../../etc/hostname": "0" * 64})),
         "hostname",
     ),
-    (lambda e, s: edit_run_json(e / "lstm", lambda i: i.update(format="vanishing-gradient-lab/run-9")), "run-9"),
+    (lambda e, s: edit_info(e / "lstm", lambda i: i.update(format="vanishing-gradient-lab/run-9")), "run-9"),
     (lambda e, s: (e / "lstm" / "run.json").write_text("{not json"), "not valid JSON"),
     (lambda e, s: (e / "experiment.json").write_text("[]"), "experiment.json"),
 ]

@@ -1,8 +1,6 @@
 """Run folders that others send: each hostile or damaged file is refused by `load_run` with one
 RunError sentence, and nothing in it runs (a Lambda that would write a file never does)."""
 
-import hashlib
-import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -10,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from forgery import edit_info, edit_model_config, edit_npz, rehash
 
 from data import RunError
 from models import build_model, load_run, save_run
@@ -42,16 +41,6 @@ def saved(folder: Path, model=None, **extra) -> Path:
         history={"loss": [1.0]},
         **extra,
     )
-
-
-def edit_info(run: Path, change) -> None:
-    info = json.loads((run / "run.json").read_text())
-    change(info)
-    (run / "run.json").write_text(json.dumps(info))
-
-
-def rehash(run: Path, name: str) -> None:
-    edit_info(run, lambda info: info["files"].__setitem__(name, hashlib.sha256((run / name).read_bytes()).hexdigest()))
 
 
 def refused(run: Path, *words: str) -> str:
@@ -94,20 +83,6 @@ def test_a_lambda_layer_is_refused_and_never_runs(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
-def edit_model_config(run: Path, change) -> None:
-    """Rewrite config.json inside model.keras (as a forger would), then fix its checksum."""
-    path = run / "model.keras"
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
-    change(config)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    rehash(run, "model.keras")
-
-
 def test_a_custom_object_from_an_arbitrary_module_is_refused(run):
     def to_popen(config):
         layer = config["config"]["layers"][-1]
@@ -145,12 +120,7 @@ def test_edited_checksums_are_refused(run):
     ],
 )
 def test_a_forged_gradient_log_is_refused(run, change, words):
-    with np.load(run / "gradients.npz") as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    change(arrays)
-    with open(run / "gradients.npz", "wb") as handle:
-        np.savez(handle, **arrays)
-    rehash(run, "gradients.npz")
+    edit_npz(run, change)
     refused(run, "gradients.npz", words)
 
 
