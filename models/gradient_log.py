@@ -50,13 +50,19 @@ def gradient_horizon(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> i
 
     For norms proportional to a^(T-t) with a < 1 this is floor(log(fraction) / log(a)), capped at T-1.
     """
+    return int(gradient_horizons(np.asarray(norms)[None, :], fraction)[0])
+
+
+def gradient_horizons(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> np.ndarray:
+    """`gradient_horizon` of every row of a (records, T) array at once, so checking a long log
+    costs one numpy pass rather than a Python call per record."""
     norms = np.asarray(norms, dtype=float)
-    last = norms[-1]
-    if not np.isfinite(last) or last == 0:
-        return 0
-    ratios = norms[::-1] / last  # ratio k steps back
-    below = np.flatnonzero(~(ratios >= fraction))  # NaN counts as lost
-    return int(below[0] - 1) if len(below) else len(norms) - 1
+    last = norms[:, -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows ending in 0, inf or NaN are set to 0 below
+        lost = ~(norms[:, ::-1] / last >= fraction)  # k steps back; NaN counts as lost
+    first_lost = np.where(lost.any(axis=1), lost.argmax(axis=1), norms.shape[1])
+    dead = ~np.isfinite(last[:, 0]) | (last[:, 0] == 0)
+    return np.where(dead, 0, first_lost - 1)
 
 
 def decay_factor(norms: np.ndarray) -> float:

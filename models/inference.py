@@ -6,6 +6,9 @@ The same functions serve the pipeline evaluating a fresh model and a user loadin
 
 from __future__ import annotations
 
+import numbers
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +16,17 @@ from data import CharVocab, ConfigError, RunError, StockScaling
 from data.corpus import UNKNOWN_ID
 
 PREDICT_BATCH = 1024  # one batch size everywhere a model predicts, so repeated forecasts agree bit for bit
+TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras colours its errors for terminals
+
+
+def first_words(exc: BaseException, limit: int = 160) -> str:
+    """An exception's first line, uncoloured and cut at a word boundary: a reason fit for one
+    sentence (Keras' errors run over many lines)."""
+    lines = TERMINAL_CODES.sub("", str(exc)).strip().splitlines()
+    text = (lines[0].strip() if lines else "") or exc.__class__.__name__
+    if len(text) <= limit:
+        return text.rstrip(".")
+    return text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
 
 
 def stock_preprocessing(scaling: StockScaling) -> dict:
@@ -43,7 +57,12 @@ def forecast(model, prices: pd.DataFrame, scaling: StockScaling) -> pd.DataFrame
     """
     close = prices["Close"].to_numpy(dtype=float)
     windows, last_day = scaling.forecast_windows(close)
-    predicted = model.predict(windows, verbose=0, batch_size=PREDICT_BATCH)[:, 0]
+    try:
+        predicted = model.predict(windows, verbose=0, batch_size=PREDICT_BATCH)[:, 0]
+    except Exception as exc:  # a model of another kind: Keras explains over many lines, we in one sentence
+        raise RunError(
+            f"The model cannot read windows of {scaling.lookback} days ({first_words(exc)}): load a stock run or retrain it."
+        ) from exc
     target_day = last_day + scaling.horizon
     known = target_day < len(close)
     dates = pd.Series(pd.NaT, index=range(len(windows)), dtype="datetime64[ns]")
@@ -64,9 +83,9 @@ def forecast(model, prices: pd.DataFrame, scaling: StockScaling) -> pd.DataFrame
 def generate(
     model, vocab: CharVocab, seq_len: int, prompt: str, length: int = 200, temperature: float = 1.0, seed: int = 0
 ) -> str:
-    """Continue `prompt` by `length` characters, sampling with `temperature` (0 = greedy)."""
-    if not 0 <= temperature < np.inf:
-        raise ConfigError(f"The temperature must be a number, 0 or more (got {temperature}).")
+    """Continue `prompt` by `length` characters, sampling with `temperature` (0 = greedy); the
+    unknown-character marker is never written, whatever the model gives it."""
+    check_temperature(temperature)
     import tensorflow as tf  # a model is loaded, so TensorFlow already is
 
     # One traced graph for every step: an eager call per character costs about 50 ms, this about 2.
@@ -77,17 +96,43 @@ def generate(
         context = np.zeros((1, seq_len), dtype=np.int32)  # left-pad short prompts with the unknown id
         tail = ids[-seq_len:]
         context[0, seq_len - len(tail) :] = tail
-        probs = next_probabilities(context).numpy()[0].astype(float)
+        try:
+            probs = next_probabilities(context).numpy()[0].astype(float)
+        except Exception as exc:  # a model of another kind: Keras explains over many lines, we in one sentence
+            raise RunError(
+                f"The model cannot read {seq_len} characters of context ({first_words(exc)}): load a text run or retrain it."
+            ) from exc
+        if probs.shape != (vocab.size,):
+            raise RunError(
+                f"The model gives {probs.size} outputs for a vocabulary of {vocab.size} characters: load the run it belongs to."
+            )
         probs[UNKNOWN_ID] = 0.0  # the unknown marker stands for unseen input; it is never an answer
         ids.append(sample_index(probs, temperature, rng))
     return prompt + vocab.decode(ids[len(prompt) :])
 
 
+def check_temperature(temperature: float) -> None:
+    """0 picks the most likely id; above 0 samples, flatter as it grows. inf or NaN would turn every
+    probability into NaN, so they are refused here rather than failing deep inside numpy."""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not 0 <= temperature < np.inf:
+        raise ConfigError(
+            f"The temperature must be a finite number, 0 or more (got {temperature!r}): "
+            "use 0 for the most likely text or about 1 for varied text."
+        )
+
+
 def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Sample an id from `probs` sharpened by `temperature` (0: the most likely); ids with
-    probability 0 are never drawn."""
+    """Sample an id from `probs` sharpened by `temperature` (0: the most likely); ids whose
+    probability is 0 or not a number are never drawn, not even greedily."""
+    check_temperature(temperature)
+    probs = np.asarray(probs, dtype=float)
+    usable = np.isfinite(probs) & (probs > 0)
+    if not usable.any():
+        raise RunError(
+            "The model gives no character a probability above 0 (its outputs are zero or NaN, as after a diverged training): retrain it."
+        )
     if temperature == 0:
-        return int(np.argmax(probs))
-    logits = np.where(probs > 0, np.log(np.maximum(probs, 1e-300)) / temperature, -np.inf)
-    weights = np.exp(logits - logits.max())
+        return int(np.argmax(np.where(usable, probs, -np.inf)))
+    logs = np.where(usable, np.log(np.where(usable, probs, 1.0)), -np.inf)
+    weights = np.exp((logs - logs.max()) / temperature)  # the most likely weighs 1, even at a tiny temperature
     return int(rng.choice(len(weights), p=weights / weights.sum()))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import platform
+import reprlib
 import shutil
 import uuid
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,16 +25,17 @@ import pandas as pd
 
 from data import LabError, RunError
 from models.gradient_log import (
+    EPOCH,
     GLOBAL_GRAD,
     LOSS,
     STEP,
-    gradient_horizon,
+    gradient_horizons,
     h_grad_key,
     horizon_key,
     load_gradient_log,
     save_gradient_log,
 )
-from models.inference import forecast, generate, scaling_of, text_setup_of
+from models.inference import first_words, forecast, generate, scaling_of, text_setup_of
 from models.pause import pause_for_tests
 
 if TYPE_CHECKING:
@@ -49,14 +52,25 @@ MODEL, INFO, HISTORY, GRADIENTS, PREDICTIONS = (
 SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
 RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
 REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
-CODE_LAYERS = ("Lambda", "TFSMLayer")
-CELL_LAYERS = {
-    "simple_rnn": "SimpleRNN",
-    "lstm": "LSTM",
-    "gru": "GRU",
-}  # the Keras layer of each cell  # Keras layers whose config carries code to run
-MAX_MODEL_BYTES = 2 * 2**30  # unpacked; a recurrent model here is a few MB, so more is a zip bomb
+CODE_LAYERS = ("Lambda", "TFSMLayer")  # Keras layers whose config carries code to run
+CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}  # the Keras layer of each cell
+# Every object a model of models/builder.py holds, and nothing else: config.json can name any Keras
+# class or function (a keras.utils function as an activation loads without complaint), so the
+# archive is read against this list before Keras sees it. A new layer in the builder goes here too.
+MODEL_OBJECTS = {
+    ("keras", "Sequential"),
+    ("keras", "DTypePolicy"),
+    ("keras.optimizers", "Adam"),
+    *(("keras.layers", name) for name in ("InputLayer", "Embedding", "SimpleRNN", "LSTM", "GRU", "Dense")),
+    *(("keras.initializers", name) for name in ("GlorotUniform", "Orthogonal", "RandomUniform", "Zeros")),
+}
+# What model.save writes. An assets/ folder would make Keras unpack files to disk, a path we never need.
+MODEL_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
+# Unpacked sizes: a recurrent model here is a few MB and a gradient log a few, so more is a zip
+# bomb. Python's zipfile stops at a member's declared size, so the declared sum bounds what is read.
+MAX_MODEL_BYTES = 2 * 2**30
 MAX_GRADIENT_BYTES = 512 * 2**20
+HORIZON_CHECK_VALUES = 2**22  # gradient norms re-checked per slice, so a huge forged log needs no huge copy
 
 
 @dataclass
@@ -210,12 +224,14 @@ def read_run_info(run_dir: str | Path) -> dict:
     info_path = run_dir / INFO
     if not run_dir.is_dir():
         raise RunError(f"No run folder at {run_dir}: check the path (runs live under runs/<experiment>/<cell>/).")
+    if info_path.is_symlink():
+        raise RunError(f"run.json in {run_dir} is a link to another file: refusing the run; retrain it.")
     if not info_path.is_file():
         raise RunError(f"{run_dir} has no run.json, so it is not a finished run: retrain it or pick another folder.")
     try:
         info = json.loads(info_path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RunError(f"{info_path} is not valid JSON: the run is damaged; retrain it.") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
+        raise RunError(f"{info_path} is not valid JSON ({first_words(exc)}): the run is damaged; retrain it.") from exc
     saved_format = info.get("format") if isinstance(info, dict) else None
     if (
         isinstance(saved_format, str)
@@ -231,9 +247,16 @@ def read_run_info(run_dir: str | Path) -> dict:
     missing = [key for key in SECTIONS if not isinstance(info.get(key), dict)]
     if not missing and not {"input_shape", "trainable_params", "probe_layer"} <= set(info["model"]):
         missing = ["the model description"]
+    elif not missing and not _is_layer_name(info["model"]["probe_layer"]):
+        missing = ["a probe layer name"]  # it names arrays and goes into messages: one printable line
     if missing:
         raise RunError(f"{info_path} lacks {', '.join(missing)}: the run is damaged; retrain it.")
     return info
+
+
+def _is_layer_name(name) -> bool:
+    """A Keras layer name as save_run records it (None: a model without recurrent layers)."""
+    return name is None or (isinstance(name, str) and 0 < len(name) <= 200 and name.isprintable())
 
 
 def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
@@ -256,6 +279,7 @@ def load_run(run_dir: str | Path, *, root: str | Path | None = None) -> Run:
             f"model.keras in {run_dir} does not match run.json (input shape or parameter count): retrain the run."
         )
     check_preprocessing(run_dir, info["preprocessing"], model)
+    _check_probe_layer(run_dir, info, model)
     listed = info["files"]
     return Run(
         path=run_dir,
@@ -282,10 +306,12 @@ def verify_files(run_dir: Path, info: dict) -> None:
     missing = [name for name in REQUIRED_FILES if name not in files]
     if missing:
         raise RunError(f"run.json in {run_dir} lists no {missing[0]}: the run is damaged; retrain it.")
+    with os.scandir(run_dir) as entries:  # a link could lead any read to any file: a run folder holds none
+        links = sorted(entry.name for entry in entries if entry.is_symlink())
+    if links:
+        raise RunError(f"{links[0]!r} in {run_dir} is a link to another file: refusing the run; retrain it.")
     for name, digest in files.items():
         path = run_dir / name
-        if path.is_symlink():
-            raise RunError(f"{name} in {run_dir} is a link to another file: refusing to load it; retrain the run.")
         if not path.is_file():
             raise RunError(f"{run_dir} lacks {name}, which run.json lists: the run is incomplete; retrain it.")
         if _sha256(path) != digest:
@@ -295,20 +321,43 @@ def verify_files(run_dir: Path, info: dict) -> None:
 
 
 def check_preprocessing(run_dir: Path, preprocessing: dict, model: keras.Model) -> None:
-    """run.json's preprocessing must fit its model (a window as long as the model's input, a
-    vocabulary as wide as its output), so a forged value is refused, never allocated."""
-    steps = model.inputs[0].shape[1]
+    """run.json's preprocessing must fit its model (windows of one price as long as the model's
+    input, a vocabulary as wide as its output), so a forged value is refused, never allocated."""
+    inputs, outputs = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
     try:
         if "stock_scaling" in preprocessing:
-            lookback = scaling_of(preprocessing).lookback
-            if lookback != steps:
-                raise ValueError(f"a lookback of {lookback} for a model reading {steps} days")
+            scaling = scaling_of(preprocessing)
+            if inputs != (scaling.lookback, 1) or outputs != (1,):
+                raise ValueError(
+                    f"a lookback of {scaling.lookback} days for a model reading {inputs} and writing {outputs}"
+                )
+            scalers = (scaling.features.mean_, scaling.features.scale_, scaling.targets.mean_, scaling.targets.scale_)
+            if any(len(values) != 1 for values in scalers):
+                raise ValueError("scalers of more than one column for a single price")
         if "vocab" in preprocessing or "seq_len" in preprocessing:
             vocab, seq_len = text_setup_of(preprocessing)
-            if seq_len != steps or vocab.size != model.outputs[0].shape[-1]:
-                raise ValueError(f"{seq_len} characters of context and {vocab.size} symbols for another model")
+            if vocab.size < 2:
+                raise ValueError("a vocabulary without a character to write")
+            if inputs != (seq_len,) or outputs != (vocab.size,):
+                raise ValueError(
+                    f"{seq_len} characters of context and {vocab.size} symbols for a model reading {inputs} and writing {outputs}"
+                )
     except (LabError, ValueError, TypeError, KeyError) as exc:
-        raise RunError(f"run.json in {run_dir} does not fit its model ({_first_words(exc)}): retrain the run.") from exc
+        raise RunError(f"run.json in {run_dir} does not fit its model ({first_words(exc)}): retrain the run.") from exc
+
+
+def _check_probe_layer(run_dir: Path, info: dict, model: keras.Model) -> None:
+    """The probe layer must be the model's first recurrent layer: the gradient log is checked
+    against it, so naming another (or none) would let a forged log through."""
+    from models.unroll import recurrent_layers
+
+    rnns = recurrent_layers(model)
+    expected = rnns[0].name if rnns else None
+    if probe_layer_of(info) != expected:
+        raise RunError(
+            f"run.json in {run_dir} names {probe_layer_of(info)!r} as the probe layer, not the model's first "
+            f"recurrent layer {expected!r}: retrain the run."
+        )
 
 
 def read_history(run_dir: str | Path) -> pd.DataFrame:
@@ -331,72 +380,90 @@ def _read_predictions(run_dir: Path) -> pd.DataFrame:
 def read_gradients(
     run_dir: str | Path, *, probe_layer: str | None = None, metrics: dict | None = None
 ) -> dict[str, np.ndarray]:
-    """The gradient log of a run (gradients.npz), refused if unreadable, oversized, ragged, not
-    numeric, or inconsistent: without the probe layer's arrays, or with horizons that are not the
-    ones its gradient norms give (a forged horizon), or that disagree with run.json's metrics."""
+    """The gradient log of a run (gradients.npz), refused if unreadable, oversized, ragged or not
+    numeric; given the probe layer, also if its arrays are missing or inconsistent (horizons that
+    are not the ones its gradient norms give: a forged horizon) or disagree with run.json's metrics."""
     path = Path(run_dir) / GRADIENTS
     where = f"gradients.npz in {run_dir}"
     try:
         _refuse_zip_bomb(path, MAX_GRADIENT_BYTES)
         gradients = load_gradient_log(path)
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        raise RunError(f"{where} cannot be read ({exc.__class__.__name__}): retrain the run.") from exc
-    if not gradients:
-        return gradients
-    odd = [key for key, value in gradients.items() if value.dtype.kind not in "biuf"]
-    if odd:
-        raise RunError(
-            f"{where} holds {odd[0]!r} as {gradients[odd[0]].dtype}, not numbers: the run is damaged; retrain it."
-        )
-    if len({len(v) for v in gradients.values()}) != 1:
+    except Exception as exc:  # any failure to parse a file from elsewhere is the file's fault: BadZipFile,
+        # zlib.error, EOFError, a pickled object array, a header declaring terabytes (MemoryError)...
+        raise RunError(f"{where} cannot be read ({first_words(exc)}): retrain the run.") from exc
+    for key, value in gradients.items():  # a member that is not .npy reads as bytes, not an array
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            kind = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise RunError(f"{where} holds {key!r} as {kind}, not numbers: the run is damaged; retrain it.")
+        if value.ndim == 0:
+            raise RunError(
+                f"{where} holds {key!r} as a single number, not one per record: the run is damaged; retrain it."
+            )
+    if len({len(value) for value in gradients.values()}) > 1:
         raise RunError(f"{where} has arrays of different lengths: the run is damaged; retrain it.")
     if probe_layer is None:
         return gradients
-    needed = [STEP, LOSS, GLOBAL_GRAD, h_grad_key(probe_layer), horizon_key(probe_layer)]
+    needed = [STEP, EPOCH, LOSS, GLOBAL_GRAD, h_grad_key(probe_layer), horizon_key(probe_layer)]
     missing = [key for key in needed if key not in gradients]
     if missing:
         raise RunError(f"{where} has no {missing[0]} array: the run is damaged; retrain it.")
     norms, horizons = gradients[h_grad_key(probe_layer)], gradients[horizon_key(probe_layer)]
-    if norms.ndim != 2 or horizons.ndim != 1:
+    if norms.ndim != 2 or norms.shape[1] == 0 or horizons.ndim != 1:
         raise RunError(f"{where} has gradient norms of the wrong shape: the run is damaged; retrain it.")
-    if [gradient_horizon(row) for row in norms] != horizons.astype(int).tolist():
-        raise RunError(f"{where} is inconsistent: its horizons are not those of its gradient norms; retrain the run.")
+    rows = max(1, HORIZON_CHECK_VALUES // norms.shape[1])
+    for start in range(0, len(norms), rows):
+        if not np.array_equal(gradient_horizons(norms[start : start + rows]), horizons[start : start + rows]):
+            raise RunError(
+                f"{where} is inconsistent: its horizons are not those of its gradient norms; retrain the run."
+            )
     saved = (metrics or {}).get("gradient_horizon")
-    if saved is not None and saved != int(horizons[-1]):
+    if saved is not None and not len(horizons):
+        raise RunError(f"{where} has no records, though run.json gives a gradient horizon: retrain the run.")
+    if saved is not None and saved != int(horizons[-1]):  # whole numbers: they equal the recomputed ones
         raise RunError(
-            f"{where} does not match run.json (gradient horizon {horizons[-1]}, not {saved}): retrain the run."
+            f"{where} does not match run.json (gradient horizon {int(horizons[-1])}, not {reprlib.repr(saved)}): "
+            "retrain the run."
         )
     return gradients
 
 
 def check_model_archive(path: Path, info: dict | None = None) -> None:
-    """Read model.keras's config without loading anything: refuse a zip bomb, any object from
-    outside Keras or a layer that carries code (Lambda), and, given run.json, a model of another
-    cell (a model swapped in from another run), so neither load_run nor a page that only lists
-    runs trusts such a file. Keras' safe_mode is the second line of defence at load time."""
+    """Read model.keras without loading anything: refuse a zip bomb, a weights file whose arrays
+    declare more than they store, any object that a model of this lab does not hold (a Lambda, a
+    function, a class from outside Keras) and, given run.json, a model of another cell (swapped in
+    from another run), so neither load_run nor a page that only lists runs trusts such a file.
+    Keras' safe_mode is the second line of defence at load time."""
     try:
         _refuse_zip_bomb(path, MAX_MODEL_BYTES)
         with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            if members != MODEL_MEMBERS:
+                odd = sorted(members - MODEL_MEMBERS) or sorted(MODEL_MEMBERS - members)
+                raise ValueError(f"{odd[0]!r} {'in' if odd[0] in members else 'missing from'} the archive")
             config = json.loads(archive.read("config.json"))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        raise RunError(f"{path} is refused ({_first_words(exc)}): retrain the run.") from exc
-    for module, name in _objects(config):
-        if not (module == "keras" or str(module).startswith("keras.")) or name in CODE_LAYERS:
-            raise RunError(
-                f"{path} could not be loaded safely (it holds {module}.{name}, which can run code): refusing it; "
-                "retrain the run."
-            )
+            objects = set(_objects(config))
+            _refuse_weight_bomb(archive)
+    except Exception as exc:  # any failure to parse a file from elsewhere is the file's fault
+        raise RunError(f"{path} is refused ({first_words(exc)}): retrain the run.") from exc
+    runs_code = sorted((m, n) for m, n in objects if not (m == "keras" or m.startswith("keras.")) or n in CODE_LAYERS)
+    if runs_code or not objects <= MODEL_OBJECTS:
+        module, name = (runs_code or sorted(objects - MODEL_OBJECTS))[0]
+        why = "which can run code" if runs_code else "which no model of this lab holds"
+        raise RunError(
+            f"{path} could not be loaded safely (it holds {module}.{name}, {why}): refusing it; retrain the run."
+        )
     cell = (info or {}).get("config", {}).get("cell")
-    names = {name for _, name in _objects(config)}
-    if cell in CELL_LAYERS and CELL_LAYERS[cell] not in names:
+    names = {name for _, name in objects}
+    if isinstance(cell, str) and cell in CELL_LAYERS and CELL_LAYERS[cell] not in names:
         raise RunError(f"{path} holds no {CELL_LAYERS[cell]} layer though run.json says {cell}: retrain the run.")
 
 
 def _objects(config):
-    """Every (module, class_name) a Keras config names, at any depth."""
+    """Every (module, class_name) a Keras config names, at any depth, as text (a forger may put
+    anything there)."""
     if isinstance(config, dict):
         if "class_name" in config:
-            yield config.get("module", "keras"), config["class_name"]
+            yield str(config.get("module", "keras")), str(config["class_name"])
         for value in config.values():
             yield from _objects(value)
     elif isinstance(config, list):
@@ -414,12 +481,28 @@ def _refuse_zip_bomb(path: Path, limit: int) -> None:
         raise ValueError(f"it would unpack to {declared / 2**20:.0f} MiB")
 
 
-def _first_words(exc: BaseException, limit: int = 160) -> str:
-    """An exception's first line, cut at a word boundary: a reason fit for one sentence."""
-    text = " ".join(str(exc).strip().splitlines()[:1]) or exc.__class__.__name__
-    if len(text) <= limit:
-        return text.rstrip(".")
-    return text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
+def _refuse_weight_bomb(archive: zipfile.ZipFile) -> None:
+    """Keras allocates each weight array at its declared shape before reading it, so a dataset
+    that declares gigabytes and stores nothing exhausts memory from a file of a few KB
+    (CVE-2026-0897; Keras 3.15.1 still allocates one declaring under 4 GiB). Keras writes every weight
+    whole and uncompressed, so a genuine dataset stores at least what it declares; links and
+    external or virtual datasets would read other files."""
+    import h5py
+
+    with archive.open("model.weights.h5") as handle, h5py.File(handle, "r") as weights:
+        links = []  # gathered first: an exception raised inside h5py's visit loses its message
+        weights.visititems_links(lambda name, link: links.append((name, link)))
+        for name, link in links:
+            if not isinstance(link, h5py.HardLink):
+                raise ValueError(f"its weights link {name} to elsewhere")
+            item = weights[name]
+            if not isinstance(item, h5py.Dataset):
+                continue
+            if item.dtype.kind not in "biuf" or item.external or item.is_virtual:
+                raise ValueError(f"its weight {name} is not an array stored in the file")
+            declared = math.prod(item.shape) * item.dtype.itemsize
+            if item.id.get_storage_size() < declared:
+                raise ValueError(f"its weight {name} declares {declared} bytes but stores fewer")
 
 
 def _load_model_safely(path: Path, info: dict | None = None) -> keras.Model:
@@ -431,7 +514,6 @@ def _load_model_safely(path: Path, info: dict | None = None) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError/TypeError/KeyError/OSError for bad archives
-        reason = _first_words(exc)
         raise RunError(
-            f"{path} could not be loaded safely ({reason}): it may need custom code or be damaged; retrain the run."
+            f"{path} could not be loaded safely ({first_words(exc)}): it may need custom code or be damaged; retrain the run."
         ) from exc

@@ -1,18 +1,23 @@
 """Run folders that others send: each hostile or damaged file is refused by `load_run` with one
 RunError sentence, and nothing in it runs (a Lambda that would write a file never does)."""
 
+import io
 import shutil
 import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from forgery import edit_info, edit_model_config, edit_npz, rehash
 
-from data import RunError
+from data import CharVocab, ConfigError, RunError
 from models import build_model, load_run, save_run
-from models.gradient_log import gradient_horizon
+from models.gradient_log import gradient_horizon, gradient_horizons
+from models.inference import forecast, generate, sample_index, scaling_of
+from models.run_store import check_model_archive
 
 STEPS, FEATURES = 10, 2
 
@@ -111,12 +116,16 @@ def test_edited_checksums_are_refused(run):
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda a: a.update(step=np.array(["x", "y"], dtype=object)), "cannot be read"),  # pickle is refused
+        (lambda a: a.update(step=np.array(["x", "y"], dtype=object)), "allow_pickle=False"),  # pickle is refused
         (lambda a: a.update(step=np.array(["x", "y"])), "not numbers"),
         (lambda a: a.pop("h_grad_norm/lstm_1"), "no h_grad_norm/lstm_1 array"),
         (lambda a: a.update({"horizon/lstm_1": np.array([9, 9])}), "horizons are not those of its gradient norms"),
         (lambda a: a.update({"h_grad_norm/lstm_1": a["h_grad_norm/lstm_1"][:, ::-1].copy()}), "inconsistent"),
         (lambda a: a.update(loss=np.ones(3)), "different lengths"),
+        (lambda a: a.update(step=np.array(5)), "'step' as a single number"),
+        (lambda a: a.pop("epoch"), "no epoch array"),
+        (lambda a: a.update({"h_grad_norm/lstm_1": np.zeros((2, 0))}), "wrong shape"),
+        (lambda a: a.update({key: value[:0] for key, value in a.items()}), "has no records"),
     ],
 )
 def test_a_forged_gradient_log_is_refused(run, change, words):
@@ -134,6 +143,36 @@ def test_a_truncated_gradient_log_with_a_recomputed_hash_is_refused(run):
 def test_a_horizon_that_disagrees_with_run_json_is_refused(run):
     edit_info(run, lambda info: info["metrics"].__setitem__("gradient_horizon", 0))
     refused(run, "does not match run.json (gradient horizon")
+    edit_info(run, lambda info: info["metrics"].__setitem__("gradient_horizon", "9\nInjected line"))
+    refused(run, "not '9\\nInjected line'")  # shown as repr, so the sentence stays on one line
+
+
+def add_member(archive_path: Path, name: str, content: bytes) -> None:
+    with zipfile.ZipFile(archive_path, "a") as archive:
+        archive.writestr(name, content)
+
+
+def test_a_gradient_log_member_that_is_not_an_array_is_refused(run):
+    add_member(run / "gradients.npz", "notes", b"not an array")  # np.load returns such a member as bytes
+    rehash(run, "gradients.npz")
+    refused(run, "gradients.npz", "'notes' as bytes, not numbers")
+
+
+def test_a_gradient_log_declaring_terabytes_is_refused(run):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+    add_member(run / "gradients.npz", "huge.npy", header.getvalue() + bytes(64))
+    rehash(run, "gradients.npz")
+    refused(run, "gradients.npz", "cannot be read (Unable to allocate")
+
+
+def test_the_horizon_check_is_the_logger_s_own_row_by_row():
+    rng = np.random.default_rng(0)
+    norms = rng.uniform(0, 1, (200, 12)) ** rng.uniform(0, 8, (200, 1))  # every kind of decay
+    norms[::7, -1] = 0.0
+    norms[3::11, -1] = np.inf
+    norms[5::13, 4] = np.nan
+    assert gradient_horizons(norms).tolist() == [gradient_horizon(row) for row in norms]
 
 
 def zip_bomb(path: Path, declared: int) -> None:
@@ -159,6 +198,17 @@ def test_a_symlink_out_of_the_run_folder_is_refused(run, tmp_path):
     shutil.move(run / "model.keras", outside)
     (run / "model.keras").symlink_to(outside)
     refused(run, "model.keras", "is a link")
+
+
+@pytest.mark.parametrize("name", ["run.json", "predictions.csv"])
+def test_any_link_in_the_run_folder_is_refused_even_unlisted(run, tmp_path, name):
+    outside = tmp_path / "outside"
+    if (run / name).exists():
+        shutil.move(run / name, outside)
+    else:
+        outside.write_text("date,forecast\n")
+    (run / name).symlink_to(outside)
+    refused(run, name, "is a link")
 
 
 @pytest.mark.parametrize("name", ["../../../../etc/hostname", "/etc/hostname", "notes.txt"])
@@ -188,7 +238,8 @@ def stock_preprocessing(lookback):
 
 
 def test_preprocessing_that_does_not_fit_the_model_is_refused(tmp_path):
-    run = saved(tmp_path / "stock", preprocessing=stock_preprocessing(STEPS))
+    stock_model = build_model("lstm", (STEPS, 1), units=4)  # a window of one price per day
+    run = saved(tmp_path / "stock", model=stock_model, preprocessing=stock_preprocessing(STEPS))
     assert load_run(run).preprocessing["stock_scaling"]["lookback"] == STEPS
     edit_info(run, lambda info: info["preprocessing"]["stock_scaling"].__setitem__("lookback", 10**9))
     refused(run, "does not fit its model", "lookback of 1000000000")
@@ -200,10 +251,150 @@ def test_a_text_run_json_on_an_adding_model_is_refused(run):
     refused(run, "does not fit its model")
 
 
-def test_generation_never_emits_the_unknown_marker():
-    from data import CharVocab
-    from models.inference import generate
+@pytest.mark.parametrize(
+    "preprocessing, words",
+    [
+        # windows as long as the model's, but of one price where the model reads two features
+        (stock_preprocessing(STEPS), "a lookback of 10 days for a model reading (10, 2)"),
+        # one symbol only (the unknown marker) is as wide as the adding model's single output
+        ({"vocab": {"chars": ["\ufffd"]}, "seq_len": STEPS}, "a vocabulary without a character to write"),
+        ({"vocab": {"chars": ["\ufffd", "a"]}, "seq_len": STEPS}, "10 characters of context and 2 symbols"),
+    ],
+)
+def test_preprocessing_of_another_kind_that_matches_the_steps_is_refused(run, preprocessing, words):
+    edit_info(run, lambda info: info["preprocessing"].update(preprocessing))
+    refused(run, "does not fit its model", words)
 
+
+def test_stock_scalers_of_several_columns_are_refused(tmp_path):
+    stock_model = build_model("lstm", (STEPS, 1), units=4)
+    run = saved(tmp_path / "stock", model=stock_model, preprocessing=stock_preprocessing(STEPS))
+    wide = {"mean": [0.0] * 3, "scale": [1.0] * 3, "var": [1.0] * 3, "n_samples_seen": 5}
+    edit_info(run, lambda info: info["preprocessing"]["stock_scaling"].update(feature_scaler=wide))
+    refused(run, "does not fit its model", "scalers of more than one column")
+
+
+def test_errors_from_a_model_of_another_kind_are_one_sentence(run):
+    model = load_run(run).model  # reads windows of (10, 2), not of one price or of character ids
+    prices = pd.DataFrame({"Close": np.linspace(10, 20, 40)}, index=pd.date_range("2020-01-01", periods=40))
+    scaling = scaling_of(stock_preprocessing(STEPS))
+    with pytest.raises(RunError) as error:
+        forecast(model, prices, scaling)
+    assert "cannot read windows of 10 days" in str(error.value) and len(str(error.value).splitlines()) == 1
+    with pytest.raises(RunError) as error:
+        generate(model, CharVocab.from_text("ab"), STEPS, "ab", length=3)
+    assert "cannot read 10 characters" in str(error.value) and len(str(error.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "probe, words",
+    [
+        ("lstm_1\nInjected line", "lacks a probe layer name"),
+        (None, "names None as the probe layer"),  # with no probe layer, no horizon would be checked
+        ("head", "names 'head' as the probe layer, not the model's first recurrent layer 'lstm_1'"),
+    ],
+)
+def test_a_forged_probe_layer_is_refused(run, probe, words):
+    edit_info(run, lambda info: info["model"].__setitem__("probe_layer", probe))
+    refused(run, words)
+
+
+def test_run_json_nested_thousands_deep_is_refused(run):
+    (run / "run.json").write_text("[" * 100_000 + "]" * 100_000)
+    refused(run, "run.json is not valid JSON")
+
+
+def test_a_config_nested_thousands_deep_is_refused(run):
+    path = run / "model.keras"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = b"[" * 100_000 + b"]" * 100_000
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    rehash(run, "model.keras")
+    refused(run, "model.keras is refused (maximum recursion depth")
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        # a Keras function where an activation goes: Keras 3.15 loads it and would call it on every input
+        (
+            lambda layer: layer["config"].__setitem__(
+                "activation", {"module": "keras.utils", "class_name": "function", "config": "pad_sequences"}
+            ),
+            "keras.utils.function, which no model of this lab holds",
+        ),
+        (lambda layer: layer.update(class_name="Conv1D"), "keras.layers.Conv1D, which no model of this lab holds"),
+        (lambda layer: layer.update(class_name=["Dense"]), "which no model of this lab holds"),  # not even text
+    ],
+)
+def test_keras_objects_no_model_of_this_lab_holds_are_refused(run, change, words):
+    edit_model_config(run, lambda config: change(config["config"]["layers"][-1]))
+    refused(run, "could not be loaded safely", words)
+
+
+def test_every_model_the_builder_makes_passes_the_archive_check(tmp_path):
+    """The list of objects a model may hold covers what models/builder.py builds, for every cell."""
+    models = {
+        "simple_rnn": build_model("simple_rnn", (STEPS, 2), units=4, layers=2, dropout=0.1, clipnorm=1.0),
+        "lstm": build_model("lstm", (STEPS,), units=4, n_classes=5, vocab_size=5, embedding_dim=3),
+        "gru": build_model("gru", (STEPS, 3), units=4, n_classes=3, per_step=True),
+    }
+    for cell, model in models.items():
+        model.save(tmp_path / f"{cell}.keras")
+        check_model_archive(tmp_path / f"{cell}.keras", {"config": {"cell": cell}})
+
+
+def test_an_archive_with_files_model_save_never_writes_is_refused(run):
+    add_member(run / "model.keras", "assets/notes.txt", b"unpacked to disk by Keras")
+    rehash(run, "model.keras")
+    refused(run, "model.keras is refused ('assets/notes.txt' in the archive")
+
+
+def forge_first_weight(run: Path, make) -> None:
+    """Rebuild model.weights.h5 inside model.keras with its first weight made by `make(file, name)`."""
+    path = run / "model.keras"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    forged = io.BytesIO()
+    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as old, h5py.File(forged, "w") as new:
+        names = []
+        old.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        make(new, names[0])
+        for name in names[1:]:
+            new.create_dataset(name, data=old[name][()])
+    members["model.weights.h5"] = forged.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    rehash(run, "model.keras")
+
+
+def link_to(target):
+    def make(weights, name):
+        weights.create_dataset("elsewhere", data=np.zeros(4, "float32"))
+        weights[name] = target
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        # 256 MiB declared, nothing stored: Keras would allocate it (and copies) from a 12 KB file
+        (lambda weights, name: weights.create_dataset(name, shape=(2**26,), dtype="f4"), "stores fewer"),
+        (link_to(h5py.SoftLink("/elsewhere")), "link"),
+        (link_to(h5py.ExternalLink("/etc/hostname", "/data")), "link"),
+    ],
+)
+def test_a_weights_file_that_declares_more_than_it_stores_or_links_out_is_refused(run, make, words):
+    forge_first_weight(run, make)
+    refused(run, "model.keras is refused (its weight", words)
+
+
+def test_generation_never_emits_the_unknown_marker():
     vocab = CharVocab.from_text("ab")
     model = build_model("lstm", (5,), units=4, n_classes=vocab.size, vocab_size=vocab.size, embedding_dim=2)
     bias = model.layers[-1].bias
@@ -212,8 +403,32 @@ def test_generation_never_emits_the_unknown_marker():
         assert "\ufffd" not in generate(model, vocab, 5, "ab", length=30, temperature=temperature)[2:]
 
 
-def test_keras_reasons_are_cut_at_a_word():
-    from models.run_store import _first_words
+def test_generation_refuses_a_model_that_gives_only_the_unknown_marker():
+    vocab = CharVocab.from_text("ab")
+    model = build_model("lstm", (5,), units=4, n_classes=vocab.size, vocab_size=vocab.size, embedding_dim=2)
+    model.layers[-1].bias.assign(np.array([200.0, 0.0, 0.0], "float32"))  # the others underflow to exactly 0
+    for temperature in (0.0, 1.0):
+        with pytest.raises(RunError, match="no character a probability above 0"):
+            generate(model, vocab, 5, "ab", length=3, temperature=temperature)
 
-    reason = _first_words(ValueError("word " * 100 + "\nsecond line"))
+
+@pytest.mark.parametrize("temperature", [float("inf"), float("nan"), -1.0, "1"])
+def test_a_temperature_that_is_not_a_finite_number_is_refused(temperature):
+    with pytest.raises(ConfigError, match="The temperature must be a finite number, 0 or more") as error:
+        sample_index(np.array([0.0, 0.5, 0.5]), temperature, np.random.default_rng(0))
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_sampling_skips_ids_whose_probability_is_not_a_number():
+    probs = np.array([0.0, np.nan, 0.3, 0.7])
+    assert sample_index(probs, 0, np.random.default_rng(0)) == 3  # argmax alone would pick the NaN
+    assert {sample_index(probs, 5.0, np.random.default_rng(seed)) for seed in range(50)} == {2, 3}
+    assert sample_index(probs, 1e-300, np.random.default_rng(0)) == 3  # a tiny temperature is greedy, not NaN
+
+
+def test_keras_reasons_are_cut_at_a_word():
+    from models.inference import first_words
+
+    reason = first_words(ValueError("word " * 100 + "\nsecond line"))
     assert reason.endswith("word…") and len(reason) <= 161 and "second" not in reason
+    assert first_words(ValueError("\x1b[1mDimensions must be equal\x1b[0m\n\nmore")) == "Dimensions must be equal"
