@@ -19,9 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-# Trains the default runs the first time, and finishes them if that was interrupted (instant once done).
+# Opens the dashboard at once; on the first start its Overview trains the default runs in the background.
 run: $(VENV)/.installed-run
-	$(BIN)/python -m pipelines.defaults --resume
 	$(BIN)/streamlit run app.py
 
 test: $(VENV)/.installed-test
@@ -38,6 +37,7 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_gradient_logger.py
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_epoch_loop.py
+	$(BIN)/python bench/bench_dashboard.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

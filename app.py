@@ -1,16 +1,39 @@
 """Vanishing Gradient Lab dashboard: `streamlit run app.py`.
 
-A router only: each page lives in dashboard/ and reads data or saved runs.
+A router only: each page lives in dashboard/ and reads data or saved runs; every page has its own address.
 """
 
 import streamlit as st
 
-from dashboard import data_explorer, gradient_flow
+from dashboard import (
+    data_explorer,
+    forecasts,
+    gradient_flow,
+    lab,
+    overview,
+    own_log,
+    runs_page,
+    text_page,
+    training,
+)
 
 st.set_page_config(page_title="Vanishing Gradient Lab", layout="wide")
 
-pages = [
-    st.Page(gradient_flow.render, title="Gradient flow", url_path="gradients", default=True),
-    st.Page(data_explorer.render, title="Data explorer", url_path="data"),
-]
+pages = {
+    "The story": [
+        st.Page(overview.render, title="Overview", url_path="overview", default=True),
+        st.Page(gradient_flow.render, title="Gradient flow", url_path="gradients"),
+        st.Page(training.render, title="Training", url_path="training"),
+    ],
+    "Tasks": [
+        st.Page(forecasts.render, title="Forecasts", url_path="forecasts"),
+        st.Page(text_page.render, title="Text", url_path="text"),
+        st.Page(data_explorer.render, title="Data explorer", url_path="data"),
+    ],
+    "Your experiments": [
+        st.Page(lab.render, title="Lab", url_path="lab"),
+        st.Page(own_log.render, title="Your own model", url_path="own-model"),
+        st.Page(runs_page.render, title="Runs", url_path="runs"),
+    ],
+}
 st.navigation(pages).run()

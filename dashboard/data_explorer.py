@@ -39,7 +39,12 @@ def adding_chart(values, markers, target: float) -> go.Figure:
     steps = list(range(len(values)))
     figure = go.Figure(go.Bar(x=steps, y=values, name="value", marker_color="#9db4d0"))
     marked = [i for i in steps if markers[i] > 0]
-    figure.add_trace(go.Bar(x=marked, y=[values[i] for i in marked], name="marked", marker_color="#d62728"))
+    # One step wide: plotly sizes a two-bar trace by the gap between its bars, which hid the sequence.
+    figure.add_trace(
+        go.Bar(
+            x=marked, y=[values[i] for i in marked], width=[0.9] * len(marked), name="marked", marker_color="#D55E00"
+        )
+    )
     figure.update_layout(
         barmode="overlay",
         height=300,

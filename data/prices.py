@@ -85,13 +85,18 @@ def read_price_csv(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"No CSV file at {path}: check the path.")
+    return parse_price_csv(path, path.name)
+
+
+def parse_price_csv(source, name: str) -> pd.DataFrame:
+    """Read and validate a price CSV from a path or a file-like object (an upload) named `name`."""
     try:
-        raw = pd.read_csv(path)
+        raw = pd.read_csv(source)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise DataError(
-            f"{path.name} is not a readable CSV ({exc.__class__.__name__}): export it as plain comma-separated text."
+            f"{name} is not a readable CSV ({exc.__class__.__name__}): export it as plain comma-separated text."
         ) from exc
-    return validate_prices(raw, path.name)
+    return validate_prices(raw, name)
 
 
 def validate_prices(raw: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -107,6 +107,29 @@ def finished_cells(experiment: Path, cells) -> list[str]:
     return [cell for cell in cells if is_finished_run(run_path(experiment, cell))]
 
 
+@dataclass
+class CellProgress:
+    """Where one cell of an experiment stands: finished, or epochs done so far (with its log)."""
+
+    finished: bool
+    epochs_done: int = 0
+    log: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def training_progress(experiment: Path, cells) -> dict[str, CellProgress]:
+    """Each cell's progress, read from the store while another process trains (never blocks it)."""
+    from models.training_state import peek_training_state
+
+    progress = {}
+    for cell in cells:
+        if is_finished_run(run_path(experiment, cell)):
+            progress[cell] = CellProgress(True)
+            continue
+        state = peek_training_state(training_state_path(experiment, cell))
+        progress[cell] = CellProgress(False, state.epochs_done, state.log) if state else CellProgress(False)
+    return progress
+
+
 def check_replaceable(experiment: Path, cell: str) -> None:
     """Only a run of this project may be replaced: a folder of anything else is never deleted."""
     folder = run_path(experiment, cell)
@@ -298,6 +321,34 @@ def save_sweep(folder: Path, trials: pd.DataFrame, summary: pd.DataFrame) -> Non
 def sweep_files(folder: Path) -> tuple[Path, Path]:
     """Where a sweep's trial table and summary are (for messages that point the user to them)."""
     return folder / TRIALS, folder / SWEEP_SUMMARY
+
+
+def is_sweep(folder: Path) -> bool:
+    return (folder / SWEEP_SUMMARY).is_file()
+
+
+def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sweep's trial table (one row per value, seed and cell) and its summary over seeds."""
+    folder = Path(folder)
+    try:
+        trials, summary = pd.read_csv(folder / TRIALS), pd.read_csv(folder / SWEEP_SUMMARY)
+        if "cell" not in trials or "cell" not in summary:
+            raise ValueError("no cell column")
+    except (OSError, ValueError) as exc:
+        raise RunError(f"The sweep tables in {folder} cannot be read ({exc}): run the sweep again.") from exc
+    return trials, summary
+
+
+def delete_experiment(root: str | Path, name: str) -> None:
+    """Delete experiment (or sweep) `name` under `root`: only a folder of this project's runs, never a
+    path outside root or one being written, and atomically (renamed away first, then removed)."""
+    folder = experiment_path(root, name)
+    if folder.is_symlink() or not folder.is_dir() or not ((folder / COMPARISON).is_file() or is_sweep(folder)):
+        raise RunError(f"{folder} is not an experiment of this lab: nothing was deleted.")
+    with experiment_lock(folder):  # refuses while a training writes it
+        doomed = folder.with_name(f".deleting-{folder.name}-{os.getpid()}")
+        os.replace(folder, doomed)
+    shutil.rmtree(doomed)
 
 
 def list_experiments(root: str | Path) -> list[str]:

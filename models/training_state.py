@@ -83,6 +83,19 @@ def read_state_options(path: Path) -> dict | None:
         return None
 
 
+def peek_training_state(path: Path) -> TrainingState | None:
+    """Epochs done, history and gradient log of a state still being trained, without a model (for
+    progress displays); None while it is unreadable (absent, or being replaced)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive[META]))
+            history = {key[len(HISTORY) :]: archive[key] for key in archive.files if key.startswith(HISTORY)}
+            log = {key[len(LOG) :]: archive[key] for key in archive.files if key.startswith(LOG)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None
+    return TrainingState(int(meta.get("epochs_done", 0)), pd.DataFrame(history).to_dict("records"), log, {})
+
+
 def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     count = sum(key.startswith(prefix) for key in arrays)
     return [arrays[f"{prefix}{i}"] for i in range(count)]

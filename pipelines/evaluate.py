@@ -31,6 +31,24 @@ def forecast_metrics(actual, predicted, previous_close) -> dict[str, float]:
     }
 
 
+def lag_correlations(forecast, actual, max_lag: int = 3) -> dict[int, float]:
+    """Correlation of the forecast's day-to-day moves with the actual moves `lag` days earlier, for
+    lag = -max_lag..max_lag. A forecast that only echoes yesterday's close peaks at lag 1 (its moves
+    are yesterday's moves); one that anticipates the price peaks at lag 0."""
+    forecast_moves = np.diff(np.asarray(forecast, dtype=float))
+    actual_moves = np.diff(np.asarray(actual, dtype=float))
+    found = {}
+    for lag in range(-max_lag, max_lag + 1):
+        if lag >= 0:
+            f, a = forecast_moves[lag:], actual_moves[: len(actual_moves) - lag]
+        else:
+            f, a = forecast_moves[:lag], actual_moves[-lag:]
+        keep = np.isfinite(f) & np.isfinite(a)
+        enough = keep.sum() > 2 and np.std(f[keep]) > 0 and np.std(a[keep]) > 0
+        found[lag] = float(np.corrcoef(f[keep], a[keep])[0, 1]) if enough else float("nan")
+    return found
+
+
 class RidgeBaseline:
     """A linear model on the same scaled windows the cells see (flattened)."""
 
@@ -42,6 +60,11 @@ class RidgeBaseline:
 
     def predict(self, x):
         return self.model_.predict(np.asarray(x).reshape(len(x), -1))
+
+
+def bits_from_nats(values):
+    """A cross-entropy in nats (Keras' loss) in bits, the unit bits per character is quoted in."""
+    return np.asarray(values, dtype=float) / np.log(2)
 
 
 def bits_per_char(probabilities: np.ndarray, targets: np.ndarray) -> float:

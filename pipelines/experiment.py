@@ -37,7 +37,7 @@ from models.pause import pause_for_tests
 from models.run_store import is_finished_run, read_run_info
 from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
 from models.unroll import recurrent_layers
-from pipelines.memory import available_memory, model_bytes
+from pipelines.memory import check_memory
 from pipelines.progress import FitProgress
 from pipelines.tasks import task_of
 from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
@@ -156,17 +156,6 @@ def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, re
                 )
         return [cell for cell in config.cells if cell not in existing]
     return list(config.cells)
-
-
-def check_memory(task: Task, config: TrainConfig) -> None:
-    """Refuse a request that cannot fit before anything allocates it (not by the operating system)."""
-    need = task.estimated_bytes(config) + model_bytes(config)
-    have = available_memory()
-    if have is not None and need > have:
-        raise ConfigError(
-            f"These options need about {need / 2**30:,.0f} GiB of memory but {have / 2**30:.1f} GiB is free: "
-            "lower --units, --samples, --length, --lookback or --seq-len."
-        )
 
 
 def _part_of(report: Report, index: int, count: int) -> Report:

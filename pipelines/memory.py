@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from data import ConfigError
+
 FLOAT_BYTES = 4
 COPIES_PER_WEIGHT = 5  # the weight, its gradient, two Adam slots and the probe's gradient
 GATES = 4  # an LSTM has four weight blocks per layer, the most of any cell
@@ -37,3 +39,14 @@ def array_bytes(*shape: int, itemsize: int = FLOAT_BYTES) -> int:
     for n in shape:
         size *= int(n)
     return size
+
+
+def check_memory(task, config) -> None:
+    """Refuse a request that cannot fit before anything allocates it (not by the operating system)."""
+    need = task.estimated_bytes(config) + model_bytes(config)
+    have = available_memory()
+    if have is not None and need > have:
+        raise ConfigError(
+            f"These options need about {need / 2**30:,.0f} GiB of memory but {have / 2**30:.1f} GiB is free: "
+            "lower --units, --samples, --length, --lookback or --seq-len."
+        )

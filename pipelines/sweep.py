@@ -70,6 +70,20 @@ def sweep(
     return pd.DataFrame(rows)
 
 
+def run_sweep(
+    config: TrainConfig, over: str, values: list, seeds: list[int], *, overwrite=False, resume=False, progress=None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Train a whole sweep while holding its folder, then save its trial table and summary; returns
+    the summary and the notes on diverged trials."""
+    notes: list[str] = []
+    folder = experiment_path(config.out, config.experiment_name())
+    with experiment_lock(folder):
+        trials = sweep(config, over, values, seeds, overwrite=overwrite, resume=resume, progress=progress, notes=notes)
+        table = summarise(trials, over, task_of(config).headline)
+        save_sweep(folder, trials, table)
+    return table, notes
+
+
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
     """Mean and spread over seeds of the headline metric, the gradient horizon and the largest gradient norm."""
     grouped = trials.groupby([over, "cell"], sort=False, dropna=False)  # clipnorm "none" is NaN: keep it
@@ -136,20 +150,10 @@ def execute(args) -> int:
     from pipelines.progress import progress_unless
 
     folder = experiment_path(config.out, config.experiment_name())
-    notes: list[str] = []
-    with progress_unless(args.quiet) as progress, experiment_lock(folder):
-        trials = sweep(
-            config,
-            args.over,
-            values,
-            args.seeds,
-            overwrite=args.overwrite,
-            resume=args.resume,
-            progress=progress,
-            notes=notes,
+    with progress_unless(args.quiet) as progress:
+        table, notes = run_sweep(
+            config, args.over, values, args.seeds, overwrite=args.overwrite, resume=args.resume, progress=progress
         )
-        table = summarise(trials, args.over, task_of(config).headline)
-        save_sweep(folder, trials, table)
     print_table(
         table, f"sweep over {args.over}: {args.task}, {config.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
     )

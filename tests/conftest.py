@@ -42,3 +42,20 @@ def runs(tmp_path_factory):
     text = run_experiment(TextConfig(max_chars=3000, seq_len=10, embedding_dim=4, out=out, **TINY))
     adding = run_experiment(AddingConfig(length=10, samples=300, cells=["simple_rnn", "lstm", "gru"], out=out, **TINY))
     return {"stock": stock, "text": text, "adding": adding, "out": out}
+
+
+@pytest.fixture(scope="session")
+def dashboard_runs(runs, tmp_path_factory):
+    """The runs above plus the Overview's showcase, a tiny adding sweep over two lengths: what the
+    dashboard tests (AppTest and the browser) show."""
+    import shutil
+
+    from dashboard.experiments import SHOWCASE
+    from pipelines.sweep import run_sweep
+    from pipelines.tasks.adding import AddingConfig
+
+    out = tmp_path_factory.mktemp("dashboard") / "runs"
+    shutil.copytree(runs["out"], out)
+    config = AddingConfig(name=SHOWCASE, samples=300, cells=["simple_rnn", "lstm", "gru"], out=str(out), **TINY)
+    run_sweep(config, "length", [6, 10], [0])
+    return out

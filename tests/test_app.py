@@ -1,134 +1,296 @@
-"""The dashboard, driven by Streamlit's AppTest: pages render what the data and runs hold."""
+"""The dashboard, driven by Streamlit's AppTest on a fixture set of runs (stock, text, adding and a
+length sweep) and on none: each page shows values read from the runs, and widgets change them."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.experiment import run_experiment
-from pipelines.tasks.adding import AddingConfig
-
 APP = Path(__file__).resolve().parent.parent / "app.py"
+TIMEOUT = 120
 
 
-def data_explorer_page():
-    from dashboard import data_explorer
+def page(name: str):
+    """An AppTest of one page module's render()."""
+    code = f"from dashboard import {name}\n{name}.render()\n"
+    return AppTest.from_string(code, default_timeout=TIMEOUT)
 
-    data_explorer.render()
+
+@pytest.fixture
+def at_runs(dashboard_runs, monkeypatch):
+    monkeypatch.setenv("VGL_RUNS_DIR", str(dashboard_runs))
+    return dashboard_runs
 
 
-def gradient_flow_page():
-    from dashboard import gradient_flow
+def chart_specs(app) -> list[str]:
+    return [str(chart.proto.spec) for chart in app.get("plotly_chart")]
 
-    gradient_flow.render()
+
+def trace_names(spec: str) -> list[str]:
+    import json
+
+    return [trace.get("name") for trace in json.loads(spec)["data"]]
+
+
+def test_overview_tells_the_story_from_the_sweep(at_runs):
+    from dashboard.experiments import SHOWCASE
+    from models.experiment_store import load_sweep
+
+    app = page("overview").run()
+    assert not app.exception and not app.error
+    _, summary = load_sweep(at_runs / SHOWCASE)
+    at_ten = summary[summary["length"] == 10].set_index("cell")["test_mse_mean"]
+    sentences = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert len(sentences) == 3
+    assert sentences[0].startswith("- At T = 10,")
+    for cell in ("simple_rnn", "lstm", "gru"):  # every figure quoted is the sweep's own (none solves at 1 epoch)
+        assert f"{at_ten[cell]:.3f}" in sentences[0] or f"{at_ten.min():.3f}" in sentences[0]
+    assert "of 9 steps back for the SimpleRNN" in sentences[1]
+    specs = chart_specs(app)
+    assert trace_names(specs[0]) == ["SimpleRNN", "LSTM", "GRU"]
+    assert "learned nothing" in specs[0] and "solved" in specs[0]
+    assert "heatmap" in specs[1]
+
+
+def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, monkeypatch):
+    from dashboard import background
+
+    started = []
+
+    def fake_start(name, module, arguments, about=None):
+        started.append((module, arguments))
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        job = background.Job(name, [module], process)
+        background._jobs()[name] = job
+        return job
+
+    background._jobs().clear()
+    monkeypatch.setattr(background, "start", fake_start)
+    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
+    try:
+        app = page("overview").run()
+        assert not app.exception
+        assert started == [("pipelines.defaults", ["--resume", "--out", str(tmp_path / "runs")])]
+        assert "Training the default runs" in app.info[0].value
+        rows = app.dataframe[0].value
+        assert set(rows["cell"]) == {"simple_rnn", "lstm", "gru"} and (rows["epochs done"].str.startswith("0 of")).all()
+        app.run()
+        assert len(started) == 1  # a rerun watches the running job, it does not start another
+    finally:
+        for job in background._jobs().values():
+            job.process.kill()
+        background._jobs().clear()
+    assert not (tmp_path / "runs").exists()  # the page itself wrote nothing
+
+
+def test_forecasts_draw_every_forecast_lag_check_and_folds(at_runs, runs):
+    app = page("forecasts").run()
+    assert not app.exception and not app.error
+    specs = chart_specs(app)
+    assert trace_names(specs[0]) == ["actual", "naive", "ridge", "simple_rnn", "lstm"]
+    comparison = runs["stock"].table
+    table = app.dataframe[0].value
+    assert list(table["model"]) == list(comparison["model"])
+    assert np.allclose(table["mase"].astype(float), comparison["mase"].astype(float))
+    beaten = int(((comparison["mase"] < 1) & (comparison["model"] != "naive")).sum())
+    verdict = " ".join(m.value for m in app.markdown)
+    assert (f"{beaten} of" in verdict) if beaten else ("No forecast beats" in verdict)
+    lag = next(s for s in specs if "echoes yesterday" in s)
+    assert trace_names(lag) == ["naive", "ridge", "simple_rnn", "lstm"]
+    assert any("walk-forward MASE" in s for s in specs)
+
+
+def test_forecasts_refuse_an_upload_without_close_in_one_sentence(at_runs):
+    app = page("forecasts").run()
+    app.file_uploader[0].set_value(("prices.csv", b"Date,Open\n2020-01-01,1\n", "text/csv")).run()
+    assert not app.exception
+    assert len(app.error) == 1 and "Close" in app.error[0].value
+    assert app.error[0].value.count(". ") == 0
+
+
+def test_forecasts_reforecast_an_uploaded_csv(at_runs):
+    from data import load_prices
+
+    prices = load_prices("AAPL", source="bundled").iloc[-80:]
+    csv = prices.reset_index()[["Date", "Close"]].to_csv(index=False).encode()
+    app = page("forecasts").run()
+    app.file_uploader[0].set_value(("mine.csv", csv, "text/csv")).run()
+    assert not app.exception and not app.error
+    spec = next(s for s in chart_specs(app) if "mine.csv" in s)
+    assert trace_names(spec) == ["actual", "naive", "simple_rnn", "lstm"]
+    table = app.dataframe[1].value
+    assert list(table["model"]) == ["naive", "simple_rnn", "lstm"] and table["mase"].iloc[0] == 1.0
+
+
+def test_training_draws_loss_curves_with_the_baseline_level(at_runs):
+    at = page("training")
+    at.query_params["experiment"] = "adding-T10"
+    app = at.run()
+    assert not app.exception and not app.error
+    assert app.selectbox[0].value == "adding-T10"
+    loss = chart_specs(app)[0]
+    assert trace_names(loss) == [f"{c} {k}" for c in ("simple_rnn", "lstm", "gru") for k in ("training", "validation")]
+    assert "predict-the-mean (baseline)" in loss
+    assert "clip threshold" not in chart_specs(app)[1]  # clipping was off
+
+
+def test_gradient_flow_shows_table_heatmaps_and_horizons(at_runs, runs):
+    at = page("gradient_flow")
+    at.query_params["experiment"] = "adding-T10"
+    app = at.run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert list(table["model"]) == ["simple_rnn", "lstm", "gru", "predict-the-mean"]
+    assert list(table["solved"]) == ["no", "no", "no", "no"]  # text, not checkboxes
+    specs = chart_specs(app)
+    assert "heatmap" in specs[0] and "steps back" in specs[0]
+    bars = next(s for s in specs if "first record" in s)
+    import json
+
+    from models.experiment_store import load_experiment
+    from models.gradient_log import horizon_key
+
+    found = load_experiment(at_runs / "adding-T10", with_gradients=True)
+    first, last = json.loads(bars)["data"]
+    for bar, record in ((first, 0), (last, -1)):
+        expected = [int(found.gradients[c][horizon_key(found.probe_layer(c))][record]) for c in bar["x"]]
+        assert bar["y"] == expected
+
+
+def test_experiment_selection_lives_in_the_url(at_runs):
+    """A shared address opens the same view (the browser writes the URL back: test_browser checks that)."""
+    at = page("gradient_flow")
+    at.query_params["experiment"] = "text-shakespeare"
+    app = at.run()
+    assert app.selectbox[0].value == "text-shakespeare"
+    assert app.dataframe[0].value["model"].iloc[-1] == "unigram"  # the text experiment's table
+    at = page("gradient_flow")
+    at.query_params["experiment"] = "no-such-experiment"
+    app = at.run()
+    assert not app.exception and app.selectbox[0].value == "adding-by-length"  # the showcase, by default
+
+
+def test_sweeps_are_one_entry_with_their_trials(at_runs):
+    app = page("gradient_flow").run()
+    options = app.selectbox[0].options
+    assert "adding-by-length (sweep, 2 trials)" in options
+    assert not any("length-6" in o for o in options)
+    assert app.selectbox[1].options == ["length-6-seed0", "length-10-seed0"]
+
+
+def test_text_page_shows_bpc_generates_and_colours_connectivity(at_runs):
+    app = page("text_page").run()
+    assert not app.exception and not app.error
+    bpc = chart_specs(app)[0]
+    assert "unigram" in bpc and trace_names(bpc)[0] == "simple_rnn training"
+    app.text_input[0].set_value("ROMEO: ")
+    app.slider[1].set_value(50)
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    texts = [t.value for t in app.text]
+    assert len(texts) == 2 and all(t.startswith("ROMEO: ") and len(t) == 57 for t in texts)
+    app.toggle[0].set_value(True).run()
+    assert not app.exception and not app.error
+    coloured = [h.proto.body for h in app.get("html")]
+    assert len(coloured) == 2 and all("rgba(" in body for body in coloured)
+
+
+def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch):
+    from dashboard import background
+
+    monkeypatch.setattr(background, "start", lambda *a, **k: pytest.fail("started a training"))
+    background._jobs().clear()
+    app = page("lab").run()
+    for length, words in ((0, "length"), (10**7, "memory")):
+        app.number_input[0].set_value(length)
+        app.button[0].click().run()
+        assert not app.exception
+        assert len(app.error) == 1 and words in app.error[0].value
+    before = sorted(p.relative_to(at_runs) for p in at_runs.rglob("*"))
+    assert sorted(p.relative_to(at_runs) for p in at_runs.rglob("*")) == before
+
+
+def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
+    from dashboard import background
+
+    started = []
+    monkeypatch.setattr(background, "start", lambda name, module, args, about=None: started.append((module, args)))
+    background._jobs().clear()
+    app = page("lab").run()
+    app.number_input[0].set_value(30)
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    module, args = started[0]
+    assert module == "pipelines.train"
+    assert args[args.index("--length") + 1] == "30" and args[args.index("--clipnorm") + 1] == "1.0"
+    assert args[args.index("--out") + 1] == str(at_runs)
+
+
+def test_lab_draws_saved_sweeps(at_runs):
+    app = page("lab").run()
+    specs = [s for s in chart_specs(app)]
+    assert len(specs) == 2 and trace_names(specs[0]) == ["simple_rnn", "lstm", "gru"]
+    assert "gradient horizon" in specs[1]
+
+
+def test_every_page_renders_with_no_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
+    for name in ("gradient_flow", "training", "forecasts", "text_page", "lab"):
+        app = page(name).run()
+        assert not app.exception and not app.error, name
+        assert app.info or app.caption, name
+
+
+def test_a_damaged_experiment_is_one_error_and_the_page_goes_on(at_runs, tmp_path, monkeypatch):
+    copy = tmp_path / "runs"
+    shutil.copytree(at_runs, copy)
+    (copy / "adding-T10" / "lstm" / "gradients.npz").write_bytes(b"truncated")
+    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
+    at = page("gradient_flow")
+    at.query_params["experiment"] = "adding-T10"
+    app = at.run()
+    assert not app.exception
+    assert "gradients.npz" in app.error[0].value and "changed since the run was saved" in app.error[0].value
+    app.selectbox[0].select("text-shakespeare").run()
+    assert not app.error and app.dataframe[0].value["model"].iloc[-1] == "unigram"
+
+
+def test_the_app_opens_on_the_overview(at_runs):
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert app.title[0].value == "Why a SimpleRNN forgets and an LSTM remembers"
 
 
 def test_data_explorer_shows_prices_corpus_and_adding_problem():
-    app = AppTest.from_function(data_explorer_page, default_timeout=60).run()
+    app = page("data_explorer").run()
     assert not app.exception
-    assert app.title[0].value == "Data explorer"
     markdown = " ".join(m.value for m in app.markdown)
     assert "3,270 trading days from **2000-03-01** to **2013-03-01**" in markdown
-    assert "alphabet of" in markdown and "characters" in markdown
     assert app.text[0].value.startswith("Hamlet")
-    assert any("target = sum" in str(chart.proto.spec) for chart in app.get("plotly_chart"))
-
-
-def test_data_explorer_switches_ticker():
-    app = AppTest.from_function(data_explorer_page, default_timeout=60).run()
     app.selectbox[0].select("FB").run()
-    assert not app.exception
-    markdown = " ".join(m.value for m in app.markdown)
-    assert "**FB**: 196 trading days" in markdown
-
-
-def test_app_without_runs_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert not app.exception
-    assert app.title[0].value == "Gradient flow"
-    assert "make train-defaults" in app.info[0].value
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    run_experiment(
-        AddingConfig(length=10, samples=300, epochs=1, units=4, batch_size=32, log_every=3, probe_size=8, out=str(out))
-    )
-    return out
-
-
-def test_gradient_flow_shows_table_heatmaps_and_horizons(tiny_runs, monkeypatch):
-    monkeypatch.setenv("VGL_RUNS_DIR", str(tiny_runs))
-    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
-    assert not app.exception
-    assert app.selectbox[0].value == "adding-T10"
-    table = app.dataframe[0].value
-    assert list(table["model"]) == ["simple_rnn", "lstm", "predict-the-mean"]
-    charts = app.get("plotly_chart")
-    assert len(charts) == 2
-    spec = str(charts[0].proto.spec)
-    assert "heatmap" in spec and "simple_rnn" in spec and "lstm" in spec
-    assert any("forget gate" in m.value for m in app.markdown)
-    assert any("headline metric is `test_mse`" in c.value for c in app.caption)
-
-
-def test_gradient_flow_reports_a_damaged_experiment(tiny_runs, tmp_path, monkeypatch):
-    broken = tmp_path / "runs" / "broken"
-    broken.mkdir(parents=True)
-    (broken / "comparison.csv").write_text("model\nlstm\n")
-    (broken / "lstm").mkdir()
-    (broken / "lstm" / "run.json").write_text("{not json")
-    monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
-    assert not app.exception
-    assert "not valid JSON" in app.error[0].value
-
-
-def test_gradient_flow_reports_a_corrupt_gradient_file(tiny_runs, tmp_path, monkeypatch):
-    copy = tmp_path / "runs"
-    shutil.copytree(tiny_runs, copy)
-    (copy / "adding-T10" / "lstm" / "gradients.npz").write_bytes(b"truncated")
-    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
-    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
-    assert not app.exception
-    assert "gradients.npz" in app.error[0].value and "changed since the run was saved" in app.error[0].value
+    assert "**FB**: 196 trading days" in " ".join(m.value for m in app.markdown)
 
 
 def test_dashboard_pages_import_no_tensorflow():
-    import subprocess
-    import sys
-
     code = (
-        "import sys\nimport dashboard.gradient_flow, dashboard.data_explorer\n"
+        "import sys\nfrom dashboard import overview, forecasts, training, gradient_flow, text_page, lab, data_explorer\n"
         "print([m for m in ('tensorflow', 'keras') if m in sys.modules])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
 
 
-def test_gradient_flow_draws_cells_with_different_record_counts(tiny_runs, tmp_path, monkeypatch):
-    """A resumed or diverged cell may hold fewer records than the others: the page aligns them on
-    the training batch instead of raising "Length of values does not match length of index"."""
-    import hashlib
-    import json
+def test_lag_correlations_peak_at_one_for_an_echo_and_zero_for_a_perfect_forecast():
+    from pipelines.evaluate import lag_correlations
 
-    import numpy as np
-
-    copy = tmp_path / "runs"
-    shutil.copytree(tiny_runs, copy)
-    run = copy / "adding-T10" / "lstm"
-    with np.load(run / "gradients.npz") as archive:
-        arrays = {key: archive[key][:-2] for key in archive.files}  # two records fewer
-    with open(run / "gradients.npz", "wb") as handle:
-        np.savez(handle, **arrays)
-    info = json.loads((run / "run.json").read_text())
-    info["files"]["gradients.npz"] = hashlib.sha256((run / "gradients.npz").read_bytes()).hexdigest()
-    info["metrics"]["gradient_horizon"] = int(arrays["horizon/lstm_1"][-1])
-    (run / "run.json").write_text(json.dumps(info))
-    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
-    app = AppTest.from_function(gradient_flow_page, default_timeout=60).run()
-    assert not app.exception and not app.error
-    assert len(app.get("plotly_chart")) == 2 and any("Gradient horizon" in m.value for m in app.markdown)
+    actual = np.cumsum(np.random.default_rng(0).normal(size=400)) + 100
+    echo = lag_correlations(np.r_[np.nan, actual[:-1]], actual)  # tomorrow = today
+    assert echo[1] == pytest.approx(1.0) and max(echo, key=lambda lag: np.nan_to_num(echo[lag])) == 1
+    perfect = lag_correlations(actual, actual)
+    assert perfect[0] == pytest.approx(1.0) and abs(perfect[1]) < 0.2
+    assert pd.isna(lag_correlations(np.ones(10), np.arange(10.0))[0])  # a flat forecast has no moves

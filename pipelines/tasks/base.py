@@ -78,6 +78,7 @@ class Task(ABC):
     predict_class: ClassVar[type[PredictOptions]] = PredictOptions
     headline: ClassVar[str]  # the metric a sweep summarises
     default_run: ClassVar[dict | None] = None  # options of the run `make train-defaults` trains, if any
+    default_sweep: ClassVar[dict | None] = None  # or the sweep it trains: over, values, seeds and options
 
     @abstractmethod
     def prepare(self, config) -> Prepared:
@@ -105,6 +106,11 @@ class Task(ABC):
 
     def fold_scores(self, config, prepared: Prepared, build_cell) -> pd.DataFrame | None:
         """Extra comparison columns from refitting on folds (e.g. walk-forward); None if the task has none."""
+        return None
+
+    def loss_level(self, comparison: pd.DataFrame) -> tuple[str, float] | None:
+        """The best baseline's score in the units of the training loss, to draw beside the loss
+        curves, as (baseline, value); None when the loss has no such counterpart."""
         return None
 
     @abstractmethod

@@ -126,6 +126,12 @@ class TextTask(Task):
         }
         return Evaluation(metrics, outputs={"prompt": context.prompt, "samples": samples})
 
+    def loss_level(self, comparison):
+        rows = comparison.set_index("model")
+        if "unigram" not in rows.index:
+            return None
+        return "unigram", float(rows.loc["unigram", "val_bpc"]) * np.log(2)  # the loss is in nats per character
+
     def use_saved(self, run, options: TextPredict) -> str:
         prompt = options.prompt if options.prompt is not None else own_prompt(run.info.get("outputs", {}))
         if not isinstance(prompt, str) or not prompt:

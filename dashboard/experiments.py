@@ -1,0 +1,130 @@
+"""What every page reads: the runs folder, its experiments and sweeps (cached until a file changes),
+and the selection of one, kept in the URL so a view can be shared and reloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from data import LabError
+from models.experiment_store import Experiment, is_sweep, list_experiments, load_experiment, load_sweep
+
+SHOWCASE = "adding-by-length"  # the default length sweep of the adding problem: the Overview's story
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("VGL_RUNS_DIR", "runs"))
+
+
+def fingerprint(folder: Path) -> float:
+    """Changes whenever any file of the folder does, so an edited file is verified again."""
+    return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=0.0)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _experiment(folder: str, version: float) -> Experiment:
+    # cache_resource, not cache_data: gradient logs are large and only read, so they are not copied per page.
+    return load_experiment(folder, with_gradients=True)
+
+
+def experiment(folder: Path) -> Experiment:
+    """The experiment with every cell's gradient log, verified (a RunError if damaged)."""
+    return _experiment(str(folder), fingerprint(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sweep(folder: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return load_sweep(folder)
+
+
+def sweep_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sweep's (trials, summary) tables."""
+    return _sweep(str(folder), fingerprint(folder))
+
+
+def task_of(found: Experiment) -> str | None:
+    tasks = {info["config"].get("task") for info in found.runs.values()}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
+@dataclass
+class Group:
+    """An experiment, or a sweep with its trials (each trial is an experiment)."""
+
+    name: str
+    trials: list[str]  # experiment names; [name] for a plain experiment
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.trials != [self.name]
+
+    def label(self) -> str:
+        return f"{self.name} (sweep, {len(self.trials)} trials)" if self.is_sweep else self.name
+
+
+def groups(root: Path) -> list[Group]:
+    """Experiments with each sweep's trials grouped under the sweep."""
+    found: dict[str, list[str]] = {}
+    for name in list_experiments(root):
+        found.setdefault(name.split("/")[0], []).append(name)
+    return [Group(name, sorted(trials, key=natural_order)) for name, trials in found.items()]
+
+
+def natural_order(name: str) -> list:
+    """'length-6' before 'length-10': numbers inside names compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def sweeps(root: Path) -> list[str]:
+    """Names of the sweeps under root that have a summary table."""
+    return [group.name for group in groups(root) if group.is_sweep and is_sweep(root / group.name)]
+
+
+def choose_experiment(root: Path, *, task: str | None = None, key: str = "experiment") -> Experiment | None:
+    """An experiment picked by the user (sweeps by sweep, then trial), bound to the URL; None and a
+    message when there is none to show. `task` keeps only that task's experiments."""
+    found = groups(root)
+    if task is not None:
+        found = [group for group in found if _group_task(root, group) == task]
+    if not found:
+        return None
+    names = [group.name for group in found]
+    default = names.index(SHOWCASE) if SHOWCASE in names else 0
+    labels = {group.name: group.label() for group in found}
+    name = st.selectbox("Experiment", names, index=default, format_func=labels.get, key=key, bind="query-params")
+    group = found[names.index(name)]
+    trial = group.trials[0]
+    if group.is_sweep:
+        short = [t.split("/", 1)[1] for t in group.trials]
+        picked = st.selectbox("Trial", short, index=len(short) - 1, key=f"{key}-trial", bind="query-params")
+        trial = f"{group.name}/{picked}"
+    try:
+        return experiment(root / trial)
+    except LabError as error:
+        st.error(str(error))
+        return None
+
+
+def _group_task(root: Path, group: Group) -> str | None:
+    try:
+        return task_of(experiment(root / group.trials[0]))
+    except LabError:
+        return None  # listed on the pages that show any task, where its error is shown
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _histories(folder: str, version: float, cells: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    from models.run_store import read_history
+
+    return {cell: read_history(Path(folder) / cell) for cell in cells}
+
+
+def histories(found: Experiment) -> dict[str, pd.DataFrame]:
+    """Each finished cell's per-epoch losses (history.csv)."""
+    return _histories(str(found.path), fingerprint(found.path), tuple(found.runs))

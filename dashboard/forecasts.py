@@ -1,0 +1,162 @@
+"""Forecasts page: actual prices against every cell and the naive and Ridge forecasts, the metrics with
+MASE, a lag check that exposes the persistence trap, residuals, folds, and re-forecasting an upload.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard.experiments import choose_experiment, runs_root
+from dashboard.look import figure_layout, line_style, show_table
+from data import LabError
+from data.prices import parse_price_csv
+from pipelines.evaluate import forecast_metrics, lag_correlations
+
+NOT_SERIES = ("date", "previous_close", "actual")
+MAX_LAG = 3
+
+
+def series_names(predictions: pd.DataFrame) -> list[str]:
+    return [c for c in predictions.columns if c not in NOT_SERIES]
+
+
+def forecast_chart(predictions: pd.DataFrame, title: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(x=predictions["date"], y=predictions["actual"], name="actual", line=line_style("actual"))
+    )
+    for index, name in enumerate(series_names(predictions)):
+        figure.add_trace(
+            go.Scatter(x=predictions["date"], y=predictions[name], name=name, line=line_style(name, index))
+        )
+    return figure_layout(
+        figure, 420, title=title, yaxis_title="close (USD)", xaxis=dict(rangeslider=dict(visible=True))
+    )
+
+
+def lag_chart(predictions: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    for index, name in enumerate(series_names(predictions)):
+        found = lag_correlations(predictions[name], predictions["actual"], MAX_LAG)
+        figure.add_trace(
+            go.Scatter(
+                x=list(found), y=list(found.values()), name=name, mode="lines+markers", line=line_style(name, index)
+            )
+        )
+    figure.add_vline(x=0, line_dash="dot", annotation_text="anticipates")
+    figure.add_vline(x=1, line_dash="dot", annotation_text="echoes yesterday", annotation_position="bottom right")
+    return figure_layout(
+        figure,
+        320,
+        xaxis_title="lag (days the forecast's moves trail the actual moves)",
+        yaxis_title="correlation of daily moves",
+        xaxis=dict(dtick=1),
+    )
+
+
+def residual_chart(predictions: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    for index, name in enumerate(series_names(predictions)):
+        figure.add_trace(
+            go.Scatter(
+                x=predictions["date"],
+                y=predictions["actual"] - predictions[name],
+                name=name,
+                mode="lines",
+                line=line_style(name, index),
+            )
+        )
+    return figure_layout(figure, 300, yaxis_title="actual − forecast (USD)")
+
+
+def folds_chart(comparison: pd.DataFrame) -> go.Figure:
+    rows = comparison.dropna(subset=["fold_mase_mean"])
+    figure = go.Figure(
+        go.Bar(
+            x=rows["model"],
+            y=rows["fold_mase_mean"],
+            error_y=dict(array=rows["fold_mase_std"]),
+            marker_color=[line_style(m, i)["color"] for i, m in enumerate(rows["model"])],
+        )
+    )
+    figure.add_hline(y=1, line_dash="dot", annotation_text="naive")
+    return figure_layout(figure, 300, yaxis_title="walk-forward MASE (mean ± spread over folds)")
+
+
+def render() -> None:
+    st.title("Forecasts")
+    st.caption("Next-day closing prices on the held-back test days. Any forecast must beat 'tomorrow = today'.")
+    found = choose_experiment(runs_root(), task="stock")
+    if found is None:
+        st.info("No stock experiment to show: train one with `python -m pipelines.train --task stock`.")
+        return
+    if found.predictions is None:
+        st.error(
+            f"{found.path.name} has no predictions table: retrain it with `python -m pipelines.train --task stock --overwrite`."
+        )
+        return
+    predictions = found.predictions.assign(date=lambda t: pd.to_datetime(t["date"]))
+    st.plotly_chart(forecast_chart(predictions, f"{found.path.name}: actual close and every forecast"))
+    show_table(found.comparison)
+    beaten = found.comparison[(found.comparison["mase"] < 1) & (found.comparison["model"] != "naive")]
+    st.markdown(
+        f"**{len(beaten)} of {len(found.comparison) - 1} forecasts beat the naive forecast** (MASE below 1)."
+        if len(beaten)
+        else "**No forecast beats the naive 'tomorrow = today'** (every MASE is 1 or more)."
+    )
+    st.subheader("Lag check: anticipating, or echoing yesterday?")
+    st.plotly_chart(lag_chart(predictions))
+    st.caption(
+        "Correlation of each forecast's daily moves with the actual moves some days earlier. A model that "
+        "learned only to repeat the last close peaks at lag 1: its chart looks right, one day late."
+    )
+    st.subheader("Residuals")
+    st.plotly_chart(residual_chart(predictions))
+    if "fold_mase_mean" in found.comparison:
+        st.subheader("Walk-forward folds")
+        st.plotly_chart(folds_chart(found.comparison))
+    reforecast(found)
+
+
+def reforecast(found) -> None:
+    st.subheader("Forecast your own prices")
+    cells = list(found.runs)
+    upload = st.file_uploader("A CSV with Date and Close columns (10 MB at most)", type=["csv"], key="price-upload")
+    if upload is None or not cells:
+        return
+    try:
+        prices = parse_price_csv(io.BytesIO(upload.getvalue()), upload.name)
+        table = forecasts_for(str(found.path), tuple(cells), prices)
+    except LabError as error:
+        st.error(str(error))
+        return
+    known = table.dropna(subset=["actual"])
+    st.plotly_chart(forecast_chart(table, f"{upload.name}: each cell of {found.path.name}"))
+    rows = [
+        {"model": n, **forecast_metrics(known["actual"], known[n], known["previous_close"])}
+        for n in series_names(known)
+    ]
+    show_table(pd.DataFrame(rows))
+    next_day = table[table["actual"].isna()]
+    if len(next_day):
+        st.markdown("Forecast past the last day: " + ", ".join(f"{c} {next_day[c].iloc[-1]:.2f}" for c in cells))
+
+
+@st.cache_data(show_spinner="Loading the models (TensorFlow starts once)…", max_entries=8)
+def forecasts_for(folder: str, cells: tuple[str, ...], prices: pd.DataFrame) -> pd.DataFrame:
+    """Every cell's forecast of `prices`, beside naive (the previous close); loads TensorFlow."""
+    from models.run_store import load_run
+
+    table = None
+    for cell in cells:
+        forecast = load_run(f"{folder}/{cell}", root=str(runs_root())).forecast(prices)
+        if table is None:
+            table = forecast[["date", "previous_close", "actual"]].assign(naive=forecast["previous_close"])
+        table[cell] = forecast["forecast"].to_numpy()
+    table["date"] = table["date"].fillna(table["date"].max() + pd.Timedelta(days=1))
+    return table.assign(actual=lambda t: t["actual"].astype(float)).replace([np.inf, -np.inf], np.nan)

@@ -1,0 +1,173 @@
+"""The gradient-log charts shared by the Overview, Gradient flow, Lab and "Your own model" pages: each
+takes logs (cell -> arrays, as GradientLogger writes them) and draws every cell in its own colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.look import colour, figure_layout, line_style
+from models.gradient_log import GLOBAL_GRAD, STEP, h_grad_key, horizon_key
+
+Logs = dict[str, dict[str, np.ndarray]]
+LayerOf = Callable[[str], str]
+
+
+def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
+    """log10 ||dL/dh_t||: training record (rows) x steps back (columns), one panel per cell, one scale."""
+    cells = list(logs)
+    grids = {c: np.log10(np.maximum(logs[c][h_grad_key(layer_of(c))], 1e-30)) for c in cells}
+    finite = np.concatenate([g[np.isfinite(g)].ravel() for g in grids.values()] + [np.zeros(1)])
+    low, high = np.percentile(finite, 1), np.percentile(finite, 99)
+    figure = make_subplots(rows=1, cols=len(cells), subplot_titles=cells, shared_yaxes=True)
+    for index, cell in enumerate(cells, start=1):
+        grid = grids[cell][:, ::-1]  # column k = k steps back from the last step
+        figure.add_trace(
+            go.Heatmap(
+                z=grid,
+                x=np.arange(grid.shape[1]),
+                y=logs[cell][STEP],
+                zmin=low,
+                zmax=high,
+                coloraxis="coloraxis",
+                name=cell,
+                hovertemplate=f"<b>{cell}</b><br>training batch %{{y}}<br>%{{x}} steps back<br>"
+                "log10 ||dL/dh|| = %{z:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=index,
+        )
+        figure.update_xaxes(title_text="steps back from the last step", row=1, col=index)
+    figure.update_yaxes(title_text="training batch", row=1, col=1)
+    return figure_layout(figure, height, coloraxis=dict(colorscale="Viridis", colorbar=dict(title="log10 ||dL/dh||")))
+
+
+def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure:
+    """One record's ||dL/dh_t|| / ||dL/dh_T|| against steps back, on a log axis, with the 1% line."""
+    figure = go.Figure()
+    for index, (cell, log) in enumerate(logs.items()):
+        norms = log[h_grad_key(layer_of(cell))][record][::-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = norms / norms[0]
+        figure.add_trace(
+            go.Scatter(x=np.arange(len(norms)), y=relative, name=cell, mode="lines", line=line_style(cell, index))
+        )
+    figure.add_hline(y=1e-2, line_dash="dot", annotation_text="horizon threshold (1%)")
+    return figure_layout(
+        figure, 340, yaxis_type="log", xaxis_title="steps back from the last step", yaxis_title="relative ||dL/dh_t||"
+    )
+
+
+def per_record_lines(series: dict[str, pd.Series], y_title: str, height: int = 320, log_y: bool = False) -> go.Figure:
+    """One line per cell against the training batch (each cell on its own record steps)."""
+    figure = go.Figure()
+    for index, (cell, values) in enumerate(series.items()):
+        figure.add_trace(
+            go.Scatter(x=values.index, y=values.values, name=cell, mode="lines+markers", line=line_style(cell, index))
+        )
+    return figure_layout(
+        figure, height, xaxis_title="training batch", yaxis_title=y_title, yaxis_type="log" if log_y else None
+    )
+
+
+def horizons_over_training(logs: Logs, layer_of: LayerOf) -> go.Figure:
+    series = {c: pd.Series(log[horizon_key(layer_of(c))], index=log[STEP]) for c, log in logs.items()}
+    return per_record_lines(series, "gradient horizon (steps back)")
+
+
+def first_and_last_horizon(logs: Logs, layer_of: LayerOf) -> go.Figure:
+    """The horizon at the first and the last record, per cell: what training did to the memory span."""
+    cells = list(logs)
+    first = [int(logs[c][horizon_key(layer_of(c))][0]) for c in cells]
+    last = [int(logs[c][horizon_key(layer_of(c))][-1]) for c in cells]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=cells,
+                y=first,
+                name="first record",
+                marker_color=[colour(c, i) for i, c in enumerate(cells)],
+                marker_opacity=0.4,
+                text=first,
+            ),
+            go.Bar(
+                x=cells, y=last, name="last record", marker_color=[colour(c, i) for i, c in enumerate(cells)], text=last
+            ),
+        ]
+    )
+    return figure_layout(figure, 300, barmode="group", yaxis_title="gradient horizon (steps back)")
+
+
+def global_norms(logs: Logs, clipnorm: dict[str, float | None]) -> go.Figure:
+    """The norm of all weight gradients together over training, with each cell's clip threshold."""
+    series = {c: pd.Series(log[GLOBAL_GRAD], index=log[STEP]) for c, log in logs.items()}
+    figure = per_record_lines(series, "global gradient norm (before clipping)", log_y=True)
+    for threshold in sorted({value for value in clipnorm.values() if value}):
+        figure.add_hline(y=threshold, line_dash="dash", annotation_text=f"clip threshold {threshold:g}")
+    return figure
+
+
+def weight_gradients(logs: Logs) -> go.Figure:
+    """Gradient norm of the recurrent kernel (solid) against the input kernel (dashed), per cell."""
+    figure = go.Figure()
+    for index, (cell, log) in enumerate(logs.items()):
+        for suffix, dash in (("/recurrent_kernel", None), ("/kernel", "dash")):
+            key = next(
+                (k for k in log if k.startswith("weight_grad_norm/") and k.endswith(suffix) and "head" not in k), None
+            )
+            if key is None:
+                continue
+            name = f"{cell} {'recurrent' if dash is None else 'input'} kernel"
+            figure.add_trace(
+                go.Scatter(
+                    x=log[STEP], y=log[key], name=name, mode="lines", line={"color": colour(cell, index), "dash": dash}
+                )
+            )
+    return figure_layout(figure, 320, xaxis_title="training batch", yaxis_title="gradient norm", yaxis_type="log")
+
+
+def decay_prediction(logs: Logs, layer_of: LayerOf) -> go.Figure | None:
+    """Measured per-step decay against ||W_rec||_2 x mean tanh' along the probe, for the cells whose log
+    holds both (SimpleRNN logs written since the logger records them); None if none does."""
+    figure = go.Figure()
+    for index, (cell, log) in enumerate(logs.items()):
+        predicted = predicted_decay(log, layer_of(cell))
+        if predicted is None:
+            continue
+        style = line_style(cell, index)
+        figure.add_trace(go.Scatter(x=log[STEP], y=log[decay_key(layer_of(cell))], name=f"{cell} measured", line=style))
+        figure.add_trace(
+            go.Scatter(x=log[STEP], y=predicted, name=f"{cell} predicted from W_rec", line={**style, "dash": "dash"})
+        )
+    if not figure.data:
+        return None
+    figure.add_hline(y=1, line_dash="dot", annotation_text="no decay")
+    return figure_layout(figure, 320, xaxis_title="training batch", yaxis_title="per-step factor")
+
+
+def forget_gate_distribution(logs: Logs, layer_of: LayerOf) -> go.Figure | None:
+    """Each unit's mean forget gate at the first and the last record (a histogram per cell); None if no
+    log holds per-unit gates."""
+    figure = go.Figure()
+    for index, (cell, log) in enumerate(logs.items()):
+        key = gate_unit_key(layer_of(cell), "forget")
+        if key not in log:
+            continue
+        for record, opacity, when in ((0, 0.35, "first record"), (-1, 0.8, "last record")):
+            figure.add_trace(
+                go.Histogram(
+                    x=log[key][record],
+                    name=f"{cell}, {when}",
+                    marker_color=colour(cell, index),
+                    opacity=opacity,
+                    xbins=dict(start=0, end=1, size=0.025),
+                )
+            )
+    if not figure.data:
+        return None
+    return figure_layout(figure, 320, barmode="overlay", xaxis_title="mean forget gate of a unit", yaxis_title="units")

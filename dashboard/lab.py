@@ -1,0 +1,172 @@
+"""Lab page: launch a small experiment (the train command, in the background) and watch it live, its
+gradient heatmap growing epoch by epoch; and the sweeps saved on disk as charts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import background
+from dashboard.experiments import runs_root, sweep_tables, sweeps
+from dashboard.gradient_charts import heatmaps
+from dashboard.look import figure_layout, line_style
+from data import LabError
+from models.cells import CELLS
+from models.experiment_store import check_name, experiment_path, training_progress
+from models.gradient_log import load_gradient_log
+from pipelines.memory import check_memory
+from pipelines.tasks import TASKS
+
+LAB_JOB = "lab"
+LAB_TASKS = [name for name, task in TASKS.items() if "length" in {f.name for f in fields(task.config_class)}]
+SUMMARY_EXTRA = ("horizon_mean", "decay_mean", "max_grad_norm", "seeds")
+
+
+def lab_options(values: dict) -> list[str]:
+    """The train command's arguments for the form's values (the command validates them again)."""
+    arguments = ["--task", values["task"], "--cells", *values["cells"], "--quiet", "--out", str(runs_root())]
+    for name in ("length", "samples", "epochs", "gain", "learning_rate", "name"):
+        arguments += [f"--{name.replace('_', '-')}", str(values[name])]
+    arguments += ["--clipnorm", "none" if not values["clipnorm"] else str(values["clipnorm"])]
+    return arguments
+
+
+def check_form(values: dict) -> None:
+    """Refuse a form the command would refuse, before starting a process (ConfigError, one sentence)."""
+    task = TASKS[values["task"]]
+    options = {k: v for k, v in values.items() if k != "task"}
+    config = task.config_class(**{**options, "out": str(runs_root())})
+    check_name(values["name"])
+    check_memory(task, config)
+
+
+def render() -> None:
+    st.title("Lab")
+    st.caption("Train a small experiment of your own, watch its gradients arrive, then find it on every page.")
+    running = background.job(LAB_JOB)
+    if running is None or not running.running:
+        launch_form()
+    if running is not None:
+        watch()
+    sweep_charts()
+
+
+def launch_form() -> None:
+    with st.form("lab"):
+        left, right = st.columns(2)
+        with left:
+            task = st.selectbox("Task", LAB_TASKS, format_func=lambda t: f"{t}: {TASKS[t].summary.split(':')[0]}")
+            length = st.number_input("Sequence length T", value=50, step=10)
+            cells = st.multiselect("Cells", list(CELLS), default=list(CELLS))
+            epochs = st.number_input("Epochs", value=3, step=1)
+        with right:
+            samples = st.number_input("Training sequences", value=2000, step=500)
+            gain = st.number_input("Recurrent gain (orthogonal init)", value=1.0, step=0.1)
+            clipnorm = st.number_input("Clip gradients to norm (0: off)", value=1.0, step=0.5)
+            learning_rate = st.number_input("Learning rate", value=0.01, format="%.4f", step=0.001)
+        submitted = st.form_submit_button("Train")
+    if not submitted:
+        return
+    values = {
+        "task": task,
+        "length": int(length),
+        "cells": cells,
+        "epochs": int(epochs),
+        "samples": int(samples),
+        "gain": float(gain),
+        "clipnorm": float(clipnorm) or None,
+        "learning_rate": float(learning_rate),
+        "name": f"lab-{task}-T{int(length)}-{time.strftime('%Y%m%d-%H%M%S')}",
+    }
+    try:
+        check_form(values)
+    except LabError as error:
+        st.error(str(error))
+        return
+    about = {"experiment": values["name"], "cells": cells, "epochs": values["epochs"]}
+    background.start(LAB_JOB, "pipelines.train", lab_options(values), about)
+    st.rerun()
+
+
+@st.fragment(run_every=1)
+def watch() -> None:
+    running = background.job(LAB_JOB)
+    if running is None:
+        return
+    name, cells, epochs = (running.about[k] for k in ("experiment", "cells", "epochs"))
+    folder = experiment_path(runs_root(), name)
+    progress = training_progress(folder, cells)
+    done = sum(epochs if p.finished else p.epochs_done for p in progress.values())
+    st.progress(
+        done / (epochs * len(cells)),
+        text=f"{name}: {done} of {epochs * len(cells)} cell-epochs, {running.elapsed():.0f} s, {running.status}",
+    )
+    if running.running and st.button("Cancel", key="lab-cancel"):
+        running.cancel()
+    logs = {}
+    for cell, state in progress.items():
+        if state.finished:
+            try:
+                logs[cell] = load_gradient_log(folder / cell / "gradients.npz")
+            except (OSError, ValueError):
+                continue
+        elif state.log:
+            logs[cell] = state.log
+    if logs:
+        st.plotly_chart(heatmaps(logs, lambda cell: layer_in(logs[cell])), key="lab-heatmap")
+    if running.status == "failed":
+        st.error(f"The experiment stopped: {running.reason()}")
+    elif running.status == "cancelled":
+        st.warning("Cancelled: the epochs already finished are kept; rerun it from the command line with --resume.")
+    elif running.status == "finished":
+        st.success(f"{name} is saved: open it on Gradient flow, Training or Runs.")
+        st.markdown(f"[Open it on Gradient flow](gradients?experiment={name})")
+
+
+def layer_in(log: dict) -> str:
+    """The first recurrent layer a log holds (the probe layer)."""
+    return next(key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/"))
+
+
+def sweep_charts() -> None:
+    st.subheader("Sweeps")
+    root = runs_root()
+    names = sweeps(root)
+    if not names:
+        st.caption("No sweeps yet: `python -m pipelines.sweep --task adding --over length --values 25 50 100`.")
+        return
+    name = st.selectbox("Sweep", names, key="sweep", bind="query-params")
+    try:
+        _, summary = sweep_tables(root / name)
+    except LabError as error:
+        st.error(str(error))
+        return
+    over = summary.columns[0]
+    metric = next(c for c in summary.columns if c.endswith("_mean") and c not in SUMMARY_EXTRA)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(sweep_chart(summary, over, metric, metric.removesuffix("_std").replace("_mean", "")))
+    with right:
+        st.plotly_chart(sweep_chart(summary, over, "horizon_mean", "gradient horizon (steps back)"))
+    st.caption(f"Mean over seeds, with the spread as error bars, at each value of {over}.")
+
+
+def sweep_chart(summary, over: str, column: str, title: str) -> go.Figure:
+    figure = go.Figure()
+    spread = column.replace("_mean", "_std")
+    for index, (cell, rows) in enumerate(summary.groupby("cell", sort=False)):
+        figure.add_trace(
+            go.Scatter(
+                x=rows[over].astype(str) if rows[over].isna().any() else rows[over],
+                y=rows[column],
+                error_y=dict(array=rows[spread].fillna(0)) if spread in rows else None,
+                name=cell,
+                mode="lines+markers",
+                line=line_style(cell, index),
+            )
+        )
+    return figure_layout(figure, 340, xaxis_title=over, yaxis_title=title)

@@ -1,0 +1,123 @@
+"""One look for every page: a fixed colour per cell and baseline, human column names with a tooltip
+each, and the table settings that use them. A cell is the same colour on every chart.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name.
+COLOURS = {
+    "simple_rnn": "#D55E00",  # vermilion: the cell that forgets
+    "lstm": "#0072B2",  # blue
+    "gru": "#009E73",  # green
+    "actual": "#555555",
+    "naive": "#999999",
+    "ridge": "#CC79A7",
+    "predict-the-mean": "#999999",
+    "unigram": "#999999",
+    "uniform-guess": "#999999",
+}
+FALLBACK_COLOURS = ("#E69F00", "#56B4E9", "#F0E442", "#000000")
+BASELINE_DASH = "dot"  # baselines are drawn dotted, cells solid
+
+# column -> (label, tooltip). Units in the label; the tooltip says which way is good.
+COLUMNS = {
+    "model": ("Model", "A recurrent cell, or a baseline every cell must beat."),
+    "test_mse": (
+        "Test MSE",
+        "Mean squared error on held-back sequences; predicting the mean scores 1/6 ≈ 0.167. Lower is better.",
+    ),
+    "solved": ("Solved", "Test MSE below 0.01 (adding) or recall accuracy of 99% (copy)."),
+    "test_xent": ("Test loss (nats)", "Cross-entropy on the recalled symbols; lower is better."),
+    "recall_accuracy": ("Recall accuracy", "Share of symbols recalled exactly after the gap; higher is better."),
+    "params": ("Parameters", "Trainable weights of the model."),
+    "gradient_horizon": (
+        "Gradient horizon (steps)",
+        "How many steps back ||dL/dh_t|| stays above 1% of its value at the last step, at the end of training. Longer means the cell can still learn from early inputs.",
+    ),
+    "gradient_decay": (
+        "Per-step decay",
+        "Factor a fitted to ||dL/dh_(T-k)|| ≈ c·a^k. Below 1 the gradient shrinks every step back; near 1 it survives.",
+    ),
+    "max_global_grad_norm": (
+        "Largest gradient norm",
+        "The largest norm of all weight gradients together seen during training (before clipping). Spikes mean explosion.",
+    ),
+    "mae": ("MAE ($)", "Mean absolute error of the forecast close, in dollars; lower is better."),
+    "rmse": ("RMSE ($)", "Root mean squared error in dollars; punishes large misses."),
+    "mape": ("MAPE (%)", "Mean absolute percentage error; lower is better."),
+    "mase": (
+        "MASE",
+        "MAE divided by the naive forecast's MAE ('tomorrow = today'). Below 1 beats naive; above 1 loses to it.",
+    ),
+    "directional_accuracy": ("Direction right", "Share of days where the forecast moved the same way as the price."),
+    "beats_naive": ("Beats naive", "MASE below 1."),
+    "fold_mase_mean": ("Walk-forward MASE", "Mean MASE over the walk-forward folds."),
+    "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
+    "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
+    "test_bpc": ("Test bits/char", "Cross-entropy on held-back text in bits per character; lower is better."),
+    "diverged_epoch": (
+        "Diverged in epoch",
+        "The epoch in which the loss became NaN or infinite; metrics are then NaN.",
+    ),
+}
+PERCENT_COLUMNS = ("directional_accuracy", "recall_accuracy")
+
+
+def colour(name: str, index: int = 0) -> str:
+    """The colour of a cell or baseline (names not listed get a fixed fallback by position)."""
+    return COLOURS.get(name, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
+
+
+def is_baseline(name: str) -> bool:
+    return name not in ("simple_rnn", "lstm", "gru") and name in COLOURS
+
+
+def line_style(name: str, index: int = 0) -> dict:
+    """Plotly `line=` settings for a series: its fixed colour; baselines dotted."""
+    style = {"color": colour(name, index)}
+    if is_baseline(name):
+        style["dash"] = BASELINE_DASH
+    return style
+
+
+def label(column: str) -> str:
+    return COLUMNS.get(column, (column.replace("_", " "), ""))[0]
+
+
+def column_config(table: pd.DataFrame) -> dict:
+    """st.dataframe settings: a human label and tooltip per column; booleans as yes/no text."""
+    config = {}
+    for column in table.columns:
+        name, tooltip = COLUMNS.get(column, (column.replace("_", " "), None))
+        if column in PERCENT_COLUMNS:
+            config[column] = st.column_config.NumberColumn(name, help=tooltip, format="percent")
+        elif pd.api.types.is_float_dtype(table[column]):
+            config[column] = st.column_config.NumberColumn(name, help=tooltip, format="%.4g")
+        else:
+            config[column] = st.column_config.TextColumn(name, help=tooltip)
+    return config
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as "yes"/"no" (not checkboxes) and empty cells as "—", so a table reads as text."""
+    table = table.copy()
+    for column in table.columns:
+        values = table[column]
+        if values.dropna().isin([True, False]).all() and values.notna().any() and values.dtype != float:
+            table[column] = values.map({True: "yes", False: "no", "True": "yes", "False": "no"}).fillna("—")
+    return table
+
+
+def show_table(table: pd.DataFrame, **kwargs) -> None:
+    """A comparison table with human column names, tooltips and yes/no instead of checkboxes."""
+    table = readable(table)
+    st.dataframe(table, hide_index=True, column_config=column_config(table), **kwargs)
+
+
+def figure_layout(figure, height: int = 380, **kwargs):
+    """Shared chart margins; the theme (light or dark) is the user's, so no colours are forced."""
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), **kwargs)
+    return figure

@@ -1,0 +1,163 @@
+"""Overview, the landing page: the adding problem at growing lengths, the gradient behind it, and three
+sentences generated from the runs. With no runs yet, it trains the defaults and shows their progress.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import background
+from dashboard.experiments import SHOWCASE, experiment, runs_root, sweep_tables
+from dashboard.gradient_charts import heatmaps
+from dashboard.look import figure_layout, line_style
+from data import ADDING_BASELINE_MSE, LabError
+from models.experiment_store import is_sweep, list_experiments, training_progress
+from pipelines.defaults import default_experiments, defaults_complete
+from pipelines.tasks.adding import SOLVED_MSE
+
+DEFAULTS_JOB = "default runs"
+NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def length_chart(summary: pd.DataFrame) -> go.Figure:
+    """Test MSE against T per cell (mean ± spread over seeds), with the 'learned nothing' and 'solved' lines."""
+    figure = go.Figure()
+    for index, (cell, rows) in enumerate(summary.groupby("cell", sort=False)):
+        figure.add_trace(
+            go.Scatter(
+                x=rows["length"],
+                y=rows["test_mse_mean"],
+                error_y=dict(array=rows["test_mse_std"].fillna(0)),
+                name=NAMES.get(cell, cell),
+                mode="lines+markers",
+                line=line_style(cell, index),
+                marker_size=10,
+            )
+        )
+    figure.add_hline(y=ADDING_BASELINE_MSE, line_dash="dot", annotation_text="learned nothing (predict the mean)")
+    figure.add_hline(y=SOLVED_MSE, line_dash="dash", annotation_text="solved", annotation_position="bottom right")
+    return figure_layout(
+        figure,
+        400,
+        xaxis_title="sequence length T (steps between the first marker and the answer)",
+        yaxis_title="test MSE (log)",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=1.12),
+    )
+
+
+def story(summary: pd.DataFrame, horizons: dict[str, int], length: int) -> list[str]:
+    """Three sentences that state what the figures show, from the sweep's summary at its longest length
+    and the horizons of that trial's cells; every number comes from the runs."""
+    at = summary[summary["length"] == length].set_index("cell")["test_mse_mean"]
+    solved = [c for c in at.index if at[c] < SOLVED_MSE]
+    unsolved = [c for c in at.index if c not in solved]
+    name = lambda cells: " and the ".join(NAMES.get(c, c) for c in cells)  # noqa: E731
+    first = f"At T = {length}, "
+    if solved and unsolved:
+        first += (
+            f"the {name(solved)} solved the adding problem (test MSE {', '.join(f'{at[c]:.4f}' for c in solved)}), "
+            f"while the {name(unsolved)} ended at {', '.join(f'{at[c]:.3f}' for c in unsolved)}, "
+            f"against {ADDING_BASELINE_MSE:.3f} for predicting the mean."
+        )
+    elif solved:
+        first += f"every cell solved the adding problem (test MSE below {SOLVED_MSE})."
+    else:
+        first += f"no cell solved the adding problem (best test MSE {at.min():.3f}; predicting the mean scores {ADDING_BASELINE_MSE:.3f})."
+    second = (
+        "At the end of training the gradient reached "
+        + "; ".join(f"{horizons[c]} of {length - 1} steps back for the {NAMES.get(c, c)}" for c in horizons)
+        + " (before falling below 1% of its last-step value)."
+    )
+    shortest = summary["length"].min()
+    short = summary[summary["length"] == shortest].set_index("cell")["test_mse_mean"]
+    short_solved = [c for c in short.index if short[c] < SOLVED_MSE]
+    third = (
+        f"At T = {shortest} {'every cell solves it' if len(short_solved) == len(short) else 'the ' + name(short_solved) + ' solved it' if short_solved else 'no cell solved it'}: "
+        "the gap opens as the two marked values move further from the answer, where a gradient that shrinks "
+        "at every step back no longer carries their error signal, and a gated cell's forget gate keeps it alive."
+    )
+    return [first, second, third]
+
+
+def render() -> None:
+    st.title("Why a SimpleRNN forgets and an LSTM remembers")
+    root = runs_root()
+    if not defaults_complete(str(root)):
+        if show_training(root):
+            return
+    if not is_sweep(root / SHOWCASE):
+        st.info(
+            f"The showcase sweep `{SHOWCASE}` is not in {root}/: train it with `python -m pipelines.defaults`, or "
+            "open **Gradient flow** to look at the experiments there."
+        )
+        return
+    try:
+        trials, summary = sweep_tables(root / SHOWCASE)
+        longest = int(summary["length"].max())
+        trial = sorted(n for n in list_experiments(root) if n.startswith(f"{SHOWCASE}/length-{longest}-"))[0]
+        found = experiment(root / trial)
+    except (LabError, IndexError, KeyError) as error:
+        st.error(
+            f"The showcase sweep cannot be shown ({error}): retrain it with `python -m pipelines.defaults --overwrite`."
+        )
+        return
+    layer_of = found.probe_layer
+    horizons = {c: int(log[f"horizon/{layer_of(c)}"][-1]) for c, log in found.gradients.items()}
+    for sentence in story(summary, horizons, longest):
+        st.markdown(f"- {sentence}")
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**The adding problem: error against sequence length**")
+        st.plotly_chart(length_chart(summary))
+        st.caption(
+            "Each point: test MSE after the same budget. Below the dashed line the cell solved the task; on the "
+            "dotted line it learned nothing."
+        )
+    with right:
+        st.markdown(f"**How far back the gradient reaches at T = {longest}** (log10 ||dL/dh_t||)")
+        st.plotly_chart(heatmaps(found.gradients, layer_of, height=400))
+        st.caption(
+            "Rows: training batches; columns: steps back from the answer. Dark means the error signal has "
+            "vanished: those inputs can no longer teach the cell anything."
+        )
+
+
+def show_training(root) -> bool:
+    """Start the default runs when the runs folder is empty (or offer to), and show their progress.
+    True while there is nothing else to show yet."""
+    running = background.job(DEFAULTS_JOB)
+    if running is None and not list_experiments(root):  # the first start: nothing to show until they land
+        running = background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root)])
+    if running is not None and running.running:
+        default_progress(root)
+        return True
+    if running is not None and running.status == "failed":
+        st.error(f"Training the default runs stopped: {running.reason()}")
+    if st.button("Train the missing default runs (a few minutes, in the background)"):
+        background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root)])
+        st.rerun()
+    return not list_experiments(root)
+
+
+@st.fragment(run_every=2)
+def default_progress(root) -> None:
+    running = background.job(DEFAULTS_JOB)
+    planned = default_experiments(str(root))
+    total = sum(epochs * len(cells) for _, cells, epochs in planned)
+    done, rows = 0, []
+    for name, cells, epochs in planned:
+        for cell, state in training_progress(root / name, cells).items():
+            epochs_done = epochs if state.finished else state.epochs_done
+            done += epochs_done
+            rows.append({"experiment": name, "cell": cell, "epochs done": f"{epochs_done} of {epochs}"})
+    st.info(
+        "Training the default runs in the background (first start only; a few minutes on 2 cores). "
+        "The pages fill in as they land; this page shows the story once the adding sweep is done."
+    )
+    st.progress(done / total if total else 0.0, text=f"{done} of {total} cell-epochs, {running.elapsed():.0f} s")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if running is not None and not running.running:
+        st.rerun()  # the whole page: the story replaces the progress
