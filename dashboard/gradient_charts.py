@@ -12,7 +12,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.look import colour, figure_layout, line_style
-from models.gradient_log import GLOBAL_GRAD, STEP, h_grad_key, horizon_key
+from models.gradient_log import (
+    GLOBAL_GRAD,
+    STEP,
+    decay_key,
+    gate_unit_key,
+    h_grad_key,
+    horizon_key,
+    predicted_decay,
+)
 
 Logs = dict[str, dict[str, np.ndarray]]
 LayerOf = Callable[[str], str]

@@ -139,16 +139,18 @@ def connectivity_view(found, cells: list[str]) -> None:
         )
         return
     from models.connectivity import connectivity
+    from models.inference import text_setup_of
 
     for cell in cells:
-        run = run_of(found, cell)
         try:
-            strengths, start = connectivity_of(run, text, position)
+            run = run_of(found, cell)
+            vocab, seq_len = text_setup_of(run.preprocessing)
+            found_here = connectivity(run.model, vocab, seq_len, text, position)
         except LabError as error:
             st.error(str(error))
             continue
-        st.markdown(f"**{cell}**")
-        st.html(coloured_text(text[start : position + 1], strengths, cell))
+        st.markdown(f"**{cell}**: p({found_here.target!r}) = {found_here.probability:.3f}")
+        st.html(coloured_text(text[found_here.start : position + 1], found_here.strengths, cell))
     st.caption(
         "Strong colour: the prediction depends on that character. A SimpleRNN's colour fades within a few "
         "characters (its gradient vanishes); a gated cell keeps some dependence further back."

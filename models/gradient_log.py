@@ -40,6 +40,32 @@ def gate_key(layer: str, gate: str) -> str:
     return f"gate_mean/{layer}/{gate}"
 
 
+def gate_unit_key(layer: str, gate: str = "forget") -> str:
+    """(records, units): an LSTM gate's activation per unit, averaged over probe samples and steps."""
+    return f"gate_unit_mean/{layer}/{gate}"
+
+
+def recurrent_norm_key(layer: str) -> str:
+    """(records,): the largest singular value of a SimpleRNN layer's recurrent kernel W_rec."""
+    return f"recurrent_norm/{layer}"
+
+
+def activation_slope_key(layer: str) -> str:
+    """(records,): the mean derivative of a SimpleRNN layer's activation along the probe (1 - h^2 for tanh)."""
+    return f"activation_slope/{layer}"
+
+
+def predicted_decay(log: dict[str, np.ndarray], layer: str) -> np.ndarray | None:
+    """What the weights predict for the per-step decay of ||dL/dh_t||: back-propagation multiplies by
+    diag(tanh'(.)) W_rec at every step back, estimated as ||W_rec||_2 x mean tanh'. None when the log
+    lacks either (gated cells, logs written before they were recorded) or holds them mis-shaped."""
+    norm, slope = log.get(recurrent_norm_key(layer)), log.get(activation_slope_key(layer))
+    records = len(log.get(STEP, ()))
+    if norm is None or slope is None or np.shape(norm) != (records,) or np.shape(slope) != (records,):
+        return None
+    return np.asarray(norm, dtype=float) * np.asarray(slope, dtype=float)
+
+
 def weight_grad_key(variable_path: str) -> str:
     """(records,): gradient norm of one weight tensor."""
     return f"weight_grad_norm/{variable_path}"

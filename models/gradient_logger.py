@@ -18,12 +18,15 @@ from models.gradient_log import (
     LOSS,
     STEP,
     X_GRAD,
+    activation_slope_key,
     decay_factor,
     decay_key,
     gate_key,
+    gate_unit_key,
     gradient_horizon,
     h_grad_key,
     horizon_key,
+    recurrent_norm_key,
     save_gradient_log,
     weight_grad_key,
 )
@@ -97,6 +100,7 @@ class GradientLogger(keras.callbacks.Callback):
         self._restored = False
         self._probe_fn = None
         self._layers: list[str] = []  # names of the recurrent layers the probe unrolls
+        self._simple_layers: list = []  # the SimpleRNN layers among them
         self._writer = None
 
     # --- Keras callback hooks ------------------------------------------------------------
@@ -146,6 +150,8 @@ class GradientLogger(keras.callbacks.Callback):
         for layer in self._layers:
             row[horizon_key(layer)] = gradient_horizon(out[h_grad_key(layer)])
             row[decay_key(layer)] = decay_factor(out[h_grad_key(layer)])
+        for layer in self._simple_layers:  # what the weights predict for the decay (with the activation slope)
+            row[recurrent_norm_key(layer.name)] = float(np.linalg.norm(layer.cell.recurrent_kernel.numpy(), 2))
         self._records.append(row)
         if self._writer is not None:
             self._write_tensorboard(row)
@@ -198,6 +204,8 @@ class GradientLogger(keras.callbacks.Callback):
             raise ValueError("GradientLogger needs a compiled model (call model.compile with a loss first).")
         first_width = _input_width(rnns[0])
         self._layers = [layer.name for layer in rnns]
+        simple = [layer for layer in rnns if isinstance(layer, keras.layers.SimpleRNN)]
+        self._simple_layers = simple
         variables = model.trainable_variables
         weighted = self.probe_weights is not None
 
@@ -231,6 +239,11 @@ class GradientLogger(keras.callbacks.Callback):
             for name, gates in forward.gates.items():
                 for gate, values in gates.items():
                     out[gate_key(name, gate)] = values
+                out[gate_unit_key(name, "forget")] = forward.forget_per_unit[name]
+            for layer in simple:
+                slope = activation_slope(layer.cell.activation, forward.hidden[layer.name])
+                if slope is not None:
+                    out[activation_slope_key(layer.name)] = slope
             return out
 
         return probe
@@ -248,6 +261,21 @@ class GradientLogger(keras.callbacks.Callback):
                 else:  # profiles over time: gradient norms and gate means
                     tf.summary.histogram(key + "/log10", np.log10(np.maximum(value, 1e-30)), step=step)
             self._writer.flush()
+
+
+def activation_slope(activation, hidden):
+    """Mean derivative of a SimpleRNN activation along the probe, from its outputs h; None for an
+    activation whose derivative h does not give."""
+    import tensorflow as tf
+
+    name = getattr(activation, "__name__", "")
+    if name == "tanh":
+        return tf.reduce_mean(1.0 - hidden * hidden)
+    if name == "relu":
+        return tf.reduce_mean(tf.cast(hidden > 0, hidden.dtype))
+    if name == "linear":
+        return tf.ones((), hidden.dtype)
+    return None
 
 
 def _is_chain(model, x) -> bool:

@@ -86,18 +86,21 @@ def generate(
     """Continue `prompt` by `length` characters, sampling with `temperature` (0 = greedy); the
     unknown-character marker is never written, whatever the model gives it."""
     check_temperature(temperature)
-    import tensorflow as tf  # a model is loaded, so TensorFlow already is
+    from models.sampler import StepSampler  # a model is loaded, so TensorFlow already is
 
-    # One traced graph for every step: an eager call per character costs about 50 ms, this about 2.
-    next_probabilities = tf.function(lambda context: model(context, training=False))
+    sampler = StepSampler.of(model)
+    window_method = _window_method(model) if sampler is None else None  # a model of another shape
     rng = np.random.default_rng(seed)
     ids = list(vocab.encode(prompt))
+    probs, states = None, None
     for _ in range(length):
-        context = np.zeros((1, seq_len), dtype=np.int32)  # left-pad short prompts with the unknown id
-        tail = ids[-seq_len:]
-        context[0, seq_len - len(tail) :] = tail
         try:
-            probs = next_probabilities(context).numpy()[0].astype(float)
+            if sampler is None:
+                probs = window_method(_context(ids, seq_len)).numpy()[0].astype(float)
+            elif states is None:
+                probs, states = sampler.start(_context(ids, seq_len)[0])
+            else:
+                probs, states = sampler.advance(ids[-1], states)
         except Exception as exc:  # a model of another kind: Keras explains over many lines, we in one sentence
             raise RunError(
                 f"The model cannot read {seq_len} characters of context ({first_words(exc)}): load a text run or retrain it."
@@ -109,6 +112,21 @@ def generate(
         probs[UNKNOWN_ID] = 0.0  # the unknown marker stands for unseen input; it is never an answer
         ids.append(sample_index(probs, temperature, rng))
     return prompt + vocab.decode(ids[len(prompt) :])
+
+
+def _context(ids: list[int], seq_len: int) -> np.ndarray:
+    """The last seq_len ids as one (1, seq_len) window, left-padded with the unknown id (as in training)."""
+    context = np.zeros((1, seq_len), dtype=np.int32)
+    tail = ids[-seq_len:]
+    context[0, seq_len - len(tail) :] = tail
+    return context
+
+
+def _window_method(model):
+    """One traced call on the whole window per character, for models the step sampler cannot run."""
+    import tensorflow as tf
+
+    return tf.function(lambda context: model(context, training=False))
 
 
 def check_temperature(temperature: float) -> None:

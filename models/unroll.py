@@ -23,6 +23,7 @@ class UnrolledPass:
     prediction: tf.Tensor
     hidden: dict[str, tf.Tensor] = field(default_factory=dict)  # layer name -> (batch, T, units)
     gates: dict[str, dict[str, tf.Tensor]] = field(default_factory=dict)  # lstm name -> gate -> (T,)
+    forget_per_unit: dict[str, tf.Tensor] = field(default_factory=dict)  # lstm name -> (units,) mean over T
 
 
 def chain_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -42,7 +43,8 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
         with_gates: also return the mean forget/input/output activations per step (LSTM).
 
     Returns:
-        (hidden (batch, T, units), gates dict or None)
+        (hidden (batch, T, units), gates dict or None); with gates, the dict also holds
+        "forget_per_unit" (units,): each unit's forget gate averaged over steps and samples.
     """
     if layer.go_backwards or getattr(layer, "stateful", False):
         raise ValueError(
@@ -56,23 +58,26 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
     states = [tf.cast(s, inputs.dtype) for s in cell.get_initial_state(batch_size=batch)]
     want_gates = with_gates and isinstance(layer, keras.layers.LSTM)
 
-    def step(t, states, hidden_ta, gate_ta):
+    def step(t, states, hidden_ta, gate_ta, forget_sum):
         x_t = time_major[t]
         if want_gates:
-            gate_ta = gate_ta.write(t, lstm_gate_means(cell, x_t, states[0]))
+            means, forget = lstm_gate_means(cell, x_t, states[0])
+            gate_ta = gate_ta.write(t, means)
+            forget_sum = forget_sum + forget
         h_t, new_states = cell.call(x_t, states, training=False)
         new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
         if probe is not None:
             h_t = h_t + probe[t]
             new_states[0] = h_t  # the probed h is what the next step sees
-        return t + 1, new_states, hidden_ta.write(t, h_t), gate_ta
+        return t + 1, new_states, hidden_ta.write(t, h_t), gate_ta, forget_sum
 
     hidden_ta = tf.TensorArray(inputs.dtype, size=steps)
     gate_ta = tf.TensorArray(inputs.dtype, size=steps if want_gates else 0, element_shape=(3,))
-    _, _, hidden_ta, gate_ta = tf.while_loop(
+    forget_sum = tf.zeros((cell.units,), dtype=inputs.dtype)
+    _, _, hidden_ta, gate_ta, forget_sum = tf.while_loop(
         lambda t, *_: t < steps,
         step,
-        (tf.constant(0), states, hidden_ta, gate_ta),
+        (tf.constant(0), states, hidden_ta, gate_ta, forget_sum),
         parallel_iterations=1,
         maximum_iterations=steps,
     )
@@ -80,18 +85,21 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
     if not want_gates:
         return hidden, None
     means = gate_ta.stack()  # (T, 3)
-    return hidden, dict(zip(GATES, tf.unstack(means, axis=1), strict=True))
+    gates = dict(zip(GATES, tf.unstack(means, axis=1), strict=True))
+    return hidden, {**gates, "forget_per_unit": forget_sum / steps}
 
 
 def lstm_gate_means(cell, x_t, h_prev):
-    """Mean forget, input and output gate activations at one step, in the order of GATES (Keras
-    stores the gates' weights in the order i, f, c, o)."""
+    """Mean forget, input and output gate activations at one step, in the order of GATES, and the
+    forget gate of each unit averaged over the batch (Keras orders the gates' weights i, f, c, o)."""
     z = tf.matmul(x_t, cell.kernel) + tf.matmul(h_prev, cell.recurrent_kernel)
     if cell.use_bias:
         z = z + cell.bias
     i, f, _, o = tf.split(z, 4, axis=-1)
     act = cell.recurrent_activation
-    return tf.stack([tf.reduce_mean(act(f)), tf.reduce_mean(act(i)), tf.reduce_mean(act(o))])
+    forget = act(f)
+    means = tf.stack([tf.reduce_mean(forget), tf.reduce_mean(act(i)), tf.reduce_mean(act(o))])
+    return means, tf.reduce_mean(forget, axis=0)
 
 
 def unrolled_forward(model, x, probes: dict | None = None, input_probe=None, with_gates: bool = False) -> UnrolledPass:
@@ -113,6 +121,7 @@ def unrolled_forward(model, x, probes: dict | None = None, input_probe=None, wit
             hidden, gates = unroll_layer(layer, value, probes.get(layer.name), with_gates)
             result.hidden[layer.name] = hidden
             if gates is not None:
+                result.forget_per_unit[layer.name] = gates.pop("forget_per_unit")
                 result.gates[layer.name] = gates
             value = hidden if layer.return_sequences else hidden[:, -1]
         else:

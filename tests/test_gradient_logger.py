@@ -212,3 +212,40 @@ def test_fitting_epoch_by_epoch_or_resuming_continues_one_log():
     again.set_weights(model.get_weights())
     again.fit(x, y, batch_size=32, initial_epoch=2, epochs=3, callbacks=[resumed], verbose=0)
     assert list(resumed.log["step"]) == [4, 6, 8, 12, 16, 18] and list(resumed.log["epoch"]) == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("a", [0.5, 0.9])
+def test_the_weights_predict_the_linear_rnns_decay(a):
+    """||W_rec||_2 x mean activation slope: a x 1 for a linear RNN with W_rec = a I, which is also the
+    decay the logger measures on ||dL/dh_t||."""
+    from models.gradient_log import predicted_decay
+
+    log = record_once(linear_rnn(a), *probe_batch())
+    assert log["recurrent_norm/rnn"][0] == pytest.approx(a, rel=1e-6)
+    assert log["activation_slope/rnn"][0] == 1.0
+    assert predicted_decay(log, "rnn")[0] == pytest.approx(log["decay/rnn"][0], rel=1e-3)
+
+
+def test_recurrent_norm_and_tanh_slope_match_the_layers_own_weights_and_output():
+    x, y = probe_batch(features=2)
+    model = build_model("simple_rnn", (T, 2), units=6, gain=1.3)
+    model.fit(x, y, epochs=1, verbose=0)
+    log = record_once(model, x, y)
+    layer = model.get_layer("simple_rnn_1")
+    kernel, recurrent, bias = (w.numpy() for w in layer.cell.weights)
+    assert log["recurrent_norm/simple_rnn_1"][0] == pytest.approx(np.linalg.svd(recurrent, compute_uv=False)[0], rel=1e-5)
+    sequences = keras.layers.SimpleRNN(6, return_sequences=True)  # the same weights, every h_t returned
+    sequences(x)
+    sequences.set_weights([kernel, recurrent, bias])
+    h = sequences(x).numpy()
+    assert log["activation_slope/simple_rnn_1"][0] == pytest.approx(np.mean(1 - h**2), rel=1e-5)
+
+
+def test_per_unit_forget_gate_averages_to_the_per_step_mean():
+    x, y = probe_batch(features=2)
+    model = build_model("lstm", (T, 2), units=5, forget_bias=1.0)
+    log = record_once(model, x, y)
+    per_unit = log["gate_unit_mean/lstm_1/forget"]
+    assert per_unit.shape == (1, 5)
+    assert per_unit[0].mean() == pytest.approx(log["gate_mean/lstm_1/forget"][0].mean(), rel=1e-5)
+    assert "recurrent_norm/lstm_1" not in log  # the prediction is the SimpleRNN's argument only
