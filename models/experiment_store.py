@@ -339,6 +339,25 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return trials, summary
 
 
+def experiment_archive(root: str | Path, name: str) -> bytes:
+    """Experiment (or sweep) `name` as zip bytes: its saved files only (no lock, no training states,
+    no links), under a folder of its name."""
+    import io
+    import zipfile
+
+    folder = experiment_path(root, name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            inside = path.relative_to(folder)
+            hidden = any(part.startswith(".") for part in inside.parts)
+            elsewhere = not path.resolve().is_relative_to(folder.resolve())  # through a linked folder
+            if path.is_symlink() or not path.is_file() or hidden or elsewhere:
+                continue
+            archive.write(path, str(Path(folder.name, inside)))
+    return buffer.getvalue()
+
+
 def delete_experiment(root: str | Path, name: str) -> None:
     """Delete experiment (or sweep) `name` under `root`: only a folder of this project's runs, never a
     path outside root or one being written, and atomically (renamed away first, then removed)."""

@@ -122,3 +122,41 @@ def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
     """Read a log written by `GradientLogger.save` (plain arrays, no pickle)."""
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
+
+
+MAX_UPLOADED_LOG_BYTES = 256 * 2**20  # unpacked; a log of this lab is a few MB
+
+
+def read_uploaded_log(data: bytes, name: str = "the file") -> dict[str, np.ndarray]:
+    """A log written by `GradientLogger.save` in someone's own code, from its bytes: plain arrays only
+    (no pickle), a record step and at least one layer's ||dL/dh_t||, one row per record; anything
+    else is one RunError sentence. Horizons missing from the file are computed from the norms."""
+    import io
+    import zipfile
+
+    from data import RunError
+
+    advice = "save it with GradientLogger.save (or numpy.savez of the logger's log)"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+        if declared > MAX_UPLOADED_LOG_BYTES:
+            raise RunError(f"{name} would unpack to {declared / 2**20:.0f} MiB, more than a gradient log: {advice}.")
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            log = {key: archive[key] for key in archive.files}
+    except RunError:
+        raise
+    except Exception as exc:  # not a zip, a pickled object array, a damaged member...
+        raise RunError(f"{name} is not a gradient log of plain arrays ({exc.__class__.__name__}): {advice}.") from exc
+    layers = [key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/")]
+    if STEP not in log or not layers:
+        missing = STEP if STEP not in log else "h_grad_norm/<layer>"
+        raise RunError(f"{name} has no {missing} array, so it is not a GradientLogger log: {advice}.")
+    for key, value in log.items():
+        if value.dtype.kind not in "biuf" or value.ndim == 0 or len(value) != len(log[STEP]):
+            raise RunError(f"{name} holds {key!r} as something other than one row of numbers per record: {advice}.")
+    for layer in layers:
+        if log[h_grad_key(layer)].ndim != 2 or log[h_grad_key(layer)].shape[1] == 0:
+            raise RunError(f"{name} holds h_grad_norm/{layer} with no time steps: {advice}.")
+        log.setdefault(horizon_key(layer), gradient_horizons(log[h_grad_key(layer)]))
+    return log

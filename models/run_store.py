@@ -458,6 +458,30 @@ def check_model_archive(path: Path, info: dict | None = None) -> None:
         raise RunError(f"{path} holds no {CELL_LAYERS[cell]} layer though run.json says {cell}: retrain the run.")
 
 
+def model_summary(run_dir: str | Path) -> pd.DataFrame:
+    """The model's layers as a table (class, name, units, activation, input shape), read from
+    model.keras's config after the same checks as load_run, without loading Keras."""
+    path = Path(run_dir) / MODEL
+    check_model_archive(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
+    rows = []
+    for layer in layers if isinstance(layers, list) else []:
+        settings = layer.get("config", {}) if isinstance(layer, dict) else {}
+        size = settings.get("units", settings.get("output_dim"))
+        rows.append(
+            {
+                "layer": str(layer.get("class_name", "?")),
+                "name": str(settings.get("name", "")),
+                "units": None if size is None else str(size),
+                "activation": None if settings.get("activation") is None else str(settings.get("activation")),
+                "shape": None if settings.get("batch_shape") is None else str(settings["batch_shape"][1:]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["layer", "name", "units", "activation", "shape"])
+
+
 def _objects(config):
     """Every (module, class_name) a Keras config names, at any depth, as text (a forger may put
     anything there)."""

@@ -294,3 +294,108 @@ def test_lag_correlations_peak_at_one_for_an_echo_and_zero_for_a_perfect_forecas
     perfect = lag_correlations(actual, actual)
     assert perfect[0] == pytest.approx(1.0) and abs(perfect[1]) < 0.2
     assert pd.isna(lag_correlations(np.ones(10), np.arange(10.0))[0])  # a flat forecast has no moves
+
+
+def test_runs_page_shows_each_runs_metrics_versions_and_layers(at_runs):
+    import json
+
+    at = page("runs_page")
+    at.query_params["experiment"] = "adding-T10"
+    app = at.run()
+    assert not app.exception and not app.error
+    info = json.loads((at_runs / "adding-T10" / "lstm" / "run.json").read_text())
+    tables = [frame.value for frame in app.dataframe]
+    metrics = [t for t in tables if "metric" in t][1]  # simple_rnn, lstm, gru in order
+    assert metrics.set_index("metric").loc["test_mse", "value"] == str(info["metrics"]["test_mse"])
+    layers = [t for t in tables if "layer" in t]
+    assert [list(t["layer"]) for t in layers] == [
+        ["InputLayer", "SimpleRNN", "Dense"],
+        ["InputLayer", "LSTM", "Dense"],
+        ["InputLayer", "GRU", "Dense"],
+    ]
+    assert list(layers[1]["units"].fillna("")) == ["", "4", "1"]
+    versions = next(t for t in tables if "library" in t)
+    assert versions.set_index("library").loc["keras", "version"] == info["versions"]["keras"]
+
+
+def test_runs_page_zip_holds_the_saved_files_only(at_runs):
+    import io
+    import zipfile
+
+    from models.experiment_store import experiment_archive
+
+    (at_runs / "adding-T10" / ".lock").write_text("123")
+    try:
+        names = zipfile.ZipFile(io.BytesIO(experiment_archive(at_runs, "adding-T10"))).namelist()
+    finally:
+        (at_runs / "adding-T10" / ".lock").unlink()
+    for cell in ("simple_rnn", "lstm", "gru"):
+        assert f"adding-T10/{cell}/run.json" in names and f"adding-T10/{cell}/model.keras" in names
+    assert "adding-T10/comparison.csv" in names and not any(".lock" in n for n in names)
+
+
+def test_deleting_needs_a_confirmation_and_removes_that_experiment_only(at_runs, tmp_path, monkeypatch):
+    copy = tmp_path / "runs"
+    shutil.copytree(at_runs, copy)
+    outside = tmp_path / "keep.txt"
+    outside.write_text("mine")
+    monkeypatch.setenv("VGL_RUNS_DIR", str(copy))
+    before = {p: p.read_bytes() for p in (copy / "text-shakespeare").rglob("*") if p.is_file()}
+    at = page("runs_page")
+    at.query_params["experiment"] = "adding-T10"
+    app = at.run()
+    delete = next(b for b in app.button if b.label == "Delete")
+    assert delete.disabled  # nothing happens without the confirmation
+    app.checkbox[0].check().run()
+    next(b for b in app.button if b.label == "Delete").click().run()
+    assert not app.exception and not app.error
+    assert not (copy / "adding-T10").exists()
+    assert {p: p.read_bytes() for p in (copy / "text-shakespeare").rglob("*") if p.is_file()} == before
+    assert outside.read_text() == "mine"
+
+
+def test_deleting_is_refused_for_a_folder_that_is_not_an_experiment(tmp_path):
+    from data import RunError
+    from models.experiment_store import delete_experiment
+
+    (tmp_path / "runs" / "notes").mkdir(parents=True)
+    (tmp_path / "runs" / "notes" / "a.txt").write_text("x")
+    with pytest.raises(RunError, match="not an experiment"):
+        delete_experiment(tmp_path / "runs", "notes")
+    with pytest.raises(Exception, match="plain folder name"):
+        delete_experiment(tmp_path / "runs", "../runs")
+    assert (tmp_path / "runs" / "notes" / "a.txt").read_text() == "x"
+
+
+def test_own_model_page_draws_an_uploaded_log(at_runs):
+    data = (at_runs / "adding-T10" / "lstm" / "gradients.npz").read_bytes()
+    app = page("own_log").run()
+    app.file_uploader[0].set_value(("gradients.npz", data, "application/octet-stream")).run()
+    assert not app.exception and not app.error
+    assert any("layers lstm_1" in m.value for m in app.markdown)
+    assert "heatmap" in chart_specs(app)[0] and "lstm_1" in chart_specs(app)[0]
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"not a zip at all", "not a gradient log"),
+        ("object", "not a gradient log"),
+        ("no norms", "no h_grad_norm"),
+    ],
+)
+def test_own_model_page_refuses_a_bad_upload_in_one_sentence(content, words, tmp_path):
+    import io
+
+    if content == "object":  # a pickled object array: refused, never unpickled
+        buffer = io.BytesIO()
+        np.savez(buffer, step=np.arange(2), other=np.array([{"a": 1}, None], dtype=object))
+        content = buffer.getvalue()
+    elif content == "no norms":
+        buffer = io.BytesIO()
+        np.savez(buffer, step=np.arange(2), loss=np.ones(2))
+        content = buffer.getvalue()
+    app = page("own_log").run()
+    app.file_uploader[0].set_value(("gradients.npz", content, "application/octet-stream")).run()
+    assert not app.exception
+    assert len(app.error) == 1 and words in app.error[0].value and "GradientLogger.save" in app.error[0].value
