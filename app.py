@@ -21,7 +21,7 @@ st.set_page_config(page_title="Vanishing Gradient Lab", layout="wide")
 
 pages = {
     "The story": [
-        st.Page(overview.render, title="Overview", url_path="overview", default=True),
+        st.Page(overview.render, title="Overview", default=True),  # at the root address
         st.Page(gradient_flow.render, title="Gradient flow", url_path="gradients"),
         st.Page(training.render, title="Training", url_path="training"),
     ],

@@ -23,6 +23,7 @@ from models.gradient_log import (
 )
 
 Logs = dict[str, dict[str, np.ndarray]]
+VISIBLE_DECADES = 10
 LayerOf = Callable[[str], str]
 
 
@@ -31,7 +32,9 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
     cells = list(logs)
     grids = {c: np.log10(np.maximum(logs[c][h_grad_key(layer_of(c))], 1e-30)) for c in cells}
     finite = np.concatenate([g[np.isfinite(g)].ravel() for g in grids.values()] + [np.zeros(1)])
-    low, high = np.percentile(finite, 1), np.percentile(finite, 99)
+    high = np.percentile(finite, 99)
+    # Ten decades below the top is already nothing; a lower floor would spend the colours on noise.
+    low = max(np.percentile(finite, 1), high - VISIBLE_DECADES)
     figure = make_subplots(rows=1, cols=len(cells), subplot_titles=cells, shared_yaxes=True)
     for index, cell in enumerate(cells, start=1):
         grid = grids[cell][:, ::-1]  # column k = k steps back from the last step
@@ -50,9 +53,13 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
             row=1,
             col=index,
         )
-        figure.update_xaxes(title_text="steps back from the last step", row=1, col=index)
+        figure.update_xaxes(title_text="steps back", row=1, col=index)
     figure.update_yaxes(title_text="training batch", row=1, col=1)
-    return figure_layout(figure, height, coloraxis=dict(colorscale="Viridis", colorbar=dict(title="log10 ||dL/dh||")))
+    return figure_layout(
+        figure,
+        height,
+        coloraxis=dict(colorscale="Viridis", cmin=low, cmax=high, colorbar=dict(title="log10 ||dL/dh||")),
+    )
 
 
 def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure:

@@ -118,6 +118,9 @@ def watch() -> None:
             logs[cell] = state.log
     if logs:
         st.plotly_chart(heatmaps(logs, lambda cell: layer_in(logs[cell])), key="lab-heatmap")
+    if not running.running and st.session_state.get("lab-shown-end") != running.started:
+        st.session_state["lab-shown-end"] = running.started
+        st.rerun()  # the whole page once: the form returns and the new experiment is listed
     if running.status == "failed":
         st.error(f"The experiment stopped: {running.reason()}")
     elif running.status == "cancelled":

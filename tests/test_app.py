@@ -240,10 +240,11 @@ def test_lab_draws_saved_sweeps(at_runs):
 
 def test_every_page_renders_with_no_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
-    for name in ("gradient_flow", "training", "forecasts", "text_page", "lab"):
+    for name in ("gradient_flow", "training", "forecasts", "text_page", "lab", "runs_page", "own_log"):
         app = page(name).run()
         assert not app.exception and not app.error, name
         assert app.info or app.caption, name
+        assert not (tmp_path / "runs").exists(), name  # reading pages create nothing
 
 
 def test_a_damaged_experiment_is_one_error_and_the_page_goes_on(at_runs, tmp_path, monkeypatch):
@@ -399,3 +400,28 @@ def test_own_model_page_refuses_a_bad_upload_in_one_sentence(content, words, tmp
     app.file_uploader[0].set_value(("gradients.npz", content, "application/octet-stream")).run()
     assert not app.exception
     assert len(app.error) == 1 and words in app.error[0].value and "GradientLogger.save" in app.error[0].value
+
+
+def test_a_cancelled_job_is_reported_as_cancelled_with_the_commands_last_words():
+    """Cancel sends SIGTERM, which the pipeline commands handle like Ctrl-C (tests/test_faults.py)."""
+    import threading
+    import time
+
+    from dashboard import background
+
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('stopped after epoch 2', file=sys.stderr), sys.exit(130)))\n"
+        "print('training', file=sys.stderr, flush=True)\ntime.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    job = background.Job("test-job", ["python"], process)
+    threading.Thread(target=background._collect, args=(job,), daemon=True).start()
+    deadline = time.monotonic() + 20
+    while not job.errors and time.monotonic() < deadline:  # the handler is installed once it speaks
+        time.sleep(0.05)
+    assert job.status == "running"
+    job.cancel()
+    process.wait(timeout=20)
+    time.sleep(0.2)  # the reader thread takes the last line
+    assert job.status == "cancelled" and job.reason() == "stopped after epoch 2"

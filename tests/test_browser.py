@@ -22,7 +22,7 @@ LOAD = 90_000  # ms: the first page of a fresh server imports pandas, plotly and
 
 # address -> (text that shows the page rendered, CSS of its key chart or element)
 PAGES = {
-    "overview": ("Why a SimpleRNN forgets", ".js-plotly-plot .heatmaplayer"),
+    "": ("Why a SimpleRNN forgets", ".js-plotly-plot .heatmaplayer"),  # the Overview, at the root
     "gradients": ("How far back the gradient reaches", ".js-plotly-plot .heatmaplayer"),
     "training": ("Loss per epoch", ".js-plotly-plot .scatterlayer"),
     "forecasts": ("Lag check", ".js-plotly-plot .scatterlayer"),
@@ -30,7 +30,7 @@ PAGES = {
     "data": ("Data explorer", ".js-plotly-plot .scatterlayer"),
     "lab": ("Sweeps", ".js-plotly-plot .scatterlayer"),
     "own-model": ("Your own model", "[data-testid='stFileUploader']"),
-    "runs": ("Runs", "[data-testid='stDataFrame']"),
+    "runs": ("Download or delete", "[data-testid='stDownloadButton']"),
 }
 
 
@@ -81,9 +81,10 @@ def open_page(browser, url: str):
 def no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("text=Traceback").count() == 0
+    assert page.locator("text=Page not found").count() == 0
 
 
-@pytest.mark.parametrize("address", list(PAGES))
+@pytest.mark.parametrize("address", list(PAGES), ids=[a or "overview" for a in PAGES])
 def test_every_page_opens_by_its_address(server, browser, address):
     text, chart = PAGES[address]
     page = open_page(browser, f"{server}/{address}")
@@ -93,7 +94,7 @@ def test_every_page_opens_by_its_address(server, browser, address):
     no_exception(page)
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{address}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{address or 'overview'}.png"), full_page=True)
     page.close()
 
 
@@ -112,7 +113,9 @@ def test_choosing_an_experiment_writes_it_into_the_address(server, browser):
     page.get_by_role("option", name="text-shakespeare").click()
     page.wait_for_url("**experiment=text-shakespeare**", timeout=30_000)
     page.reload()
-    page.wait_for_selector("text=unigram", timeout=LOAD)  # the reloaded view is the text experiment
+    page.wait_for_selector("text=How far back the gradient reaches", timeout=LOAD)
+    chosen = page.locator("[data-testid='stSelectbox']").first.inner_text()
+    assert "text-shakespeare" in chosen  # the reloaded view is the text experiment
     no_exception(page)
     page.close()
 

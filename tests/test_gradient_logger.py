@@ -233,7 +233,9 @@ def test_recurrent_norm_and_tanh_slope_match_the_layers_own_weights_and_output()
     log = record_once(model, x, y)
     layer = model.get_layer("simple_rnn_1")
     kernel, recurrent, bias = (w.numpy() for w in layer.cell.weights)
-    assert log["recurrent_norm/simple_rnn_1"][0] == pytest.approx(np.linalg.svd(recurrent, compute_uv=False)[0], rel=1e-5)
+    assert log["recurrent_norm/simple_rnn_1"][0] == pytest.approx(
+        np.linalg.svd(recurrent, compute_uv=False)[0], rel=1e-5
+    )
     sequences = keras.layers.SimpleRNN(6, return_sequences=True)  # the same weights, every h_t returned
     sequences(x)
     sequences.set_weights([kernel, recurrent, bias])
