@@ -28,7 +28,7 @@ SUMMARY_EXTRA = ("horizon_mean", "decay_mean", "max_grad_norm", "seeds")
 
 def lab_options(values: dict) -> list[str]:
     """The train command's arguments for the form's values (the command validates them again)."""
-    arguments = ["--task", values["task"], "--cells", *values["cells"], "--quiet", "--out", str(runs_root())]
+    arguments = ["--task", values["task"], "--cells", *values["cells"], "--quiet", "--out", str(runs_root().resolve())]
     for name in ("length", "samples", "epochs", "gain", "learning_rate", "name"):
         arguments += [f"--{name.replace('_', '-')}", str(values[name])]
     arguments += ["--clipnorm", "none" if not values["clipnorm"] else str(values["clipnorm"])]

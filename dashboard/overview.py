@@ -128,14 +128,14 @@ def show_training(root) -> bool:
     True while there is nothing else to show yet."""
     running = background.job(DEFAULTS_JOB)
     if running is None and not list_experiments(root):  # the first start: nothing to show until they land
-        running = background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root)])
+        running = background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root.resolve())])
     if running is not None and running.running:
         default_progress(root)
         return True
     if running is not None and running.status == "failed":
         st.error(f"Training the default runs stopped: {running.reason()}")
     if st.button("Train the missing default runs (a few minutes, in the background)"):
-        background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root)])
+        background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root.resolve())])
         st.rerun()
     return not list_experiments(root)
 

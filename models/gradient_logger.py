@@ -151,7 +151,9 @@ class GradientLogger(keras.callbacks.Callback):
             row[horizon_key(layer)] = gradient_horizon(out[h_grad_key(layer)])
             row[decay_key(layer)] = decay_factor(out[h_grad_key(layer)])
         for layer in self._simple_layers:  # what the weights predict for the decay (with the activation slope)
-            row[recurrent_norm_key(layer.name)] = float(np.linalg.norm(layer.cell.recurrent_kernel.numpy(), 2))
+            kernel = layer.cell.recurrent_kernel.numpy()
+            finite = np.isfinite(kernel).all()  # a diverged training leaves NaN weights: no SVD of those
+            row[recurrent_norm_key(layer.name)] = float(np.linalg.norm(kernel, 2)) if finite else float("nan")
         self._records.append(row)
         if self._writer is not None:
             self._write_tensorboard(row)

@@ -75,7 +75,7 @@ def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, 
     try:
         app = page("overview").run()
         assert not app.exception
-        assert started == [("pipelines.defaults", ["--resume", "--out", str(tmp_path / "runs")])]
+        assert started == [("pipelines.defaults", ["--resume", "--out", str((tmp_path / "runs").resolve())])]
         assert "Training the default runs" in app.info[0].value
         rows = app.dataframe[0].value
         assert set(rows["cell"]) == {"simple_rnn", "lstm", "gru"} and (rows["epochs done"].str.startswith("0 of")).all()
@@ -200,19 +200,20 @@ def test_text_page_shows_bpc_generates_and_colours_connectivity(at_runs):
     assert len(coloured) == 2 and all("rgba(" in body for body in coloured)
 
 
-def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch):
+@pytest.mark.parametrize("length, words", [(0, "length"), (10**7, "memory")])
+def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch, length, words):
     from dashboard import background
 
     monkeypatch.setattr(background, "start", lambda *a, **k: pytest.fail("started a training"))
     background._jobs().clear()
+    before = {p: p.stat().st_mtime_ns for p in at_runs.rglob("*")}
     app = page("lab").run()
-    for length, words in ((0, "length"), (10**7, "memory")):
-        app.number_input[0].set_value(length)
-        app.button[0].click().run()
-        assert not app.exception
-        assert len(app.error) == 1 and words in app.error[0].value
-    before = sorted(p.relative_to(at_runs) for p in at_runs.rglob("*"))
-    assert sorted(p.relative_to(at_runs) for p in at_runs.rglob("*")) == before
+    app.number_input[0].set_value(length)
+    app.button[0].click().run()
+    assert not app.exception
+    assert len(app.error) == 1 and words in app.error[0].value
+    assert app.button[0].label == "Train"  # the form stays, ready for a corrected value
+    assert {p: p.stat().st_mtime_ns for p in at_runs.rglob("*")} == before
 
 
 def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
@@ -228,7 +229,7 @@ def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
     module, args = started[0]
     assert module == "pipelines.train"
     assert args[args.index("--length") + 1] == "30" and args[args.index("--clipnorm") + 1] == "1.0"
-    assert args[args.index("--out") + 1] == str(at_runs)
+    assert args[args.index("--out") + 1] == str(at_runs.resolve())
 
 
 def test_lab_draws_saved_sweeps(at_runs):
@@ -280,6 +281,7 @@ def test_data_explorer_shows_prices_corpus_and_adding_problem():
 def test_dashboard_pages_import_no_tensorflow():
     code = (
         "import sys\nfrom dashboard import overview, forecasts, training, gradient_flow, text_page, lab, data_explorer\n"
+        "from dashboard import runs_page, own_log, background, experiments\n"
         "print([m for m in ('tensorflow', 'keras') if m in sys.modules])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
