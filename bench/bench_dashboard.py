@@ -1,7 +1,8 @@
 """How long each dashboard page takes to render with the default runs present (Streamlit's AppTest,
 in-process), and the first load of a fresh process: imports plus the landing page.
 
-Usage: python bench/bench_dashboard.py [--runs runs] [--repeats 3]
+Usage: python bench/bench_dashboard.py [--runs runs] [--repeats 3] [--browser]
+(--browser also times a real Chromium opening / on a just-started server: title, then first chart.)
 Targets (design.md): every page under 1 s once its caches are warm; the first load under 3 s.
 """
 
@@ -57,10 +58,47 @@ def render_seconds(name: str, repeats: int) -> tuple[float, float]:
     return first, statistics.median(times)
 
 
+def browser_first_load(runs: str) -> tuple[float, float]:
+    """Seconds from requesting / on a just-started `streamlit run app.py` to the title, and to the
+    first chart, in Debian's Chromium driven by Playwright."""
+    import socket
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    env = {**os.environ, "VGL_RUNS_DIR": runs}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            started = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("h1", timeout=120_000)
+            title = time.perf_counter() - started
+            page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+            chart = time.perf_counter() - started
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return title, chart
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="runs", help="the runs folder (default: runs, the default runs)")
     parser.add_argument("--repeats", type=int, default=3, help="warm renders per page (default: 3)")
+    parser.add_argument("--browser", action="store_true", help="also time a real Chromium's first load")
     args = parser.parse_args()
     if not (Path(args.runs) / "adding-by-length").is_dir():
         print(f"{args.runs}/ lacks the default runs: train them with `make train-defaults` first.")
@@ -70,6 +108,9 @@ def main() -> int:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     seconds, tensorflow = result.stdout.split()
     print(f"first load, fresh process (imports + Overview): {float(seconds):.2f} s; TensorFlow imported: {tensorflow}")
+    if args.browser:
+        title, chart = browser_first_load(os.environ["VGL_RUNS_DIR"])
+        print(f"first load in Chromium on a just-started server: title {title:.2f} s, first chart {chart:.2f} s")
     import importlib
 
     for name in PAGES:  # imports are the first load's share (above); renders below are the pages' own
