@@ -128,10 +128,7 @@ def connectivity_view(found, cells: list[str]) -> None:
         st.error(str(error))
         return
     position = st.slider("Predict the character after position", 1, len(text) - 2, len(text) - 2)
-    st.markdown(
-        f"Predicting **{html.escape(repr(text[position + 1]))}** after "
-        f"“…{html.escape(text[max(0, position - 30) : position + 1])}”"
-    )
+    st.markdown(f"Predicting `{text[position + 1]!r}` after `…{text[max(0, position - 30) : position + 1]!r}`")
     if not st.toggle("Compute (loads the models)", value=False, key="connectivity-on"):
         st.caption(
             "For the chosen position, each earlier character is coloured by ||d p(next character) / d x_t||: "
