@@ -86,8 +86,8 @@ def decay_and_gates(logs, layer_of) -> None:
         st.plotly_chart(predicted)
         st.caption(
             "Measured: the factor fitted to ||dL/dh_t|| step by step. Predicted: the recurrent kernel's largest "
-            "singular value times the mean tanh' along the probe (SimpleRNN). Below 1, every step back shrinks "
-            "the gradient: that is the vanishing gradient, read off the weights."
+            "singular value times the mean tanh' along the probe (SimpleRNN), a first-order estimate that can miss "
+            "by a factor of two either way; read its trend: as units saturate, tanh' and with it the signal collapse."
         )
     gates = charts.forget_gate_distribution(logs, layer_of)
     if gates is not None:
