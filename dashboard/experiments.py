@@ -128,3 +128,12 @@ def _histories(folder: str, version: float, cells: tuple[str, ...]) -> dict[str,
 def histories(found: Experiment) -> dict[str, pd.DataFrame]:
     """Each finished cell's per-epoch losses (history.csv)."""
     return _histories(str(found.path), fingerprint(found.path), tuple(found.runs))
+
+
+def histories_or_error(found: Experiment) -> dict[str, pd.DataFrame] | None:
+    """`histories`, or None after showing the store's one-sentence error."""
+    try:
+        return histories(found)
+    except LabError as error:
+        st.error(str(error))
+        return None

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.experiments import choose_experiment, fingerprint, histories, runs_root
+from dashboard.experiments import choose_experiment, fingerprint, histories_or_error, runs_root
 from dashboard.look import colour, figure_layout, line_style
 from data import LabError, load_corpus
 from pipelines.evaluate import bits_from_nats
@@ -76,10 +76,8 @@ def render() -> None:
     if found is None:
         st.info("No text experiment to show: train one with `python -m pipelines.train --task text`.")
         return
-    try:
-        curves = histories(found)
-    except LabError as error:
-        st.error(str(error))
+    curves = histories_or_error(found)
+    if curves is None:
         return
     rows = found.comparison.set_index("model")
     unigram = float(rows.loc["unigram", "val_bpc"]) if "unigram" in rows.index else None

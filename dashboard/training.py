@@ -7,10 +7,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.experiments import choose_experiment, histories, runs_root, task_of
+from dashboard.experiments import choose_experiment, histories_or_error, runs_root, task_of
 from dashboard.gradient_charts import global_norms
 from dashboard.look import figure_layout, line_style
-from data import LabError
 from pipelines.tasks import TASKS
 
 
@@ -36,10 +35,8 @@ def render() -> None:
     if found is None:
         st.info("No experiments yet: train one with `python -m pipelines.train`, or start one on the Lab page.")
         return
-    try:
-        curves = histories(found)
-    except LabError as error:
-        st.error(str(error))
+    curves = histories_or_error(found)
+    if curves is None:
         return
     task = TASKS.get(task_of(found) or "")
     level = task.loss_level(found.comparison) if task else None
