@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from data import ConfigError
-from models.cells import CELLS
+from models.cells import CELLS, INITS
 
 LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 assert tuple(LAYERS) == CELLS, "every cell named in models/cells.py needs its Keras layer here"
@@ -24,6 +24,7 @@ def build_model(
     layers: int = 1,
     dropout: float = 0.0,
     gain: float = 1.0,
+    init: str = "orthogonal",
     clipnorm: float | None = None,
     learning_rate: float = 1e-3,
     forget_bias: float = 1.0,
@@ -44,6 +45,9 @@ def build_model(
         dropout: input dropout of each recurrent layer. Defaults to `0.0`.
         gain: gain of the orthogonal recurrent initializer, the "Wrec" scale: below 1 the
             gradient vanishes, well above it explodes. Defaults to `1.0`.
+        init: recurrent weights: "orthogonal" (x gain), "irnn" (identity x gain and a ReLU
+            activation, SimpleRNN only; Le, Jaitly & Hinton 2015) or "glorot". Defaults to
+            `"orthogonal"`.
         clipnorm: clip each gradient to this norm, or None. Defaults to `None`.
         learning_rate: Adam's learning rate. Defaults to `1e-3`.
         forget_bias: initial forget-gate bias of LSTM layers. Defaults to `1.0`.
@@ -56,6 +60,10 @@ def build_model(
     """
     if cell not in LAYERS:
         raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
+    if init not in INITS:
+        raise ConfigError(f"Unknown init {init!r}: choose one of {', '.join(INITS)}.")
+    if init == "irnn" and cell != "simple_rnn":
+        raise ConfigError(f"The irnn initialisation is for a SimpleRNN, not a {cell}: use cell simple_rnn.")
     if layers < 1 or units < 1:
         raise ConfigError(f"A model needs at least one layer and one unit (got layers={layers}, units={units}).")
     keras.utils.set_random_seed(seed)
@@ -76,8 +84,9 @@ def build_model(
                 return_sequences=per_step or index < layers - 1,
                 dropout=dropout,
                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10 * index + 1),
-                recurrent_initializer=keras.initializers.Orthogonal(gain=gain, seed=seed + 10 * index + 2),
+                recurrent_initializer=recurrent_initializer(init, gain, seed + 10 * index + 2),
                 name=f"{cell}_{index + 1}",
+                **({"activation": "relu"} if init == "irnn" else {}),
                 **({"unit_forget_bias": False} if cell == "lstm" else {}),
             )
         )
@@ -97,6 +106,14 @@ def build_model(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     model.compile(optimizer=optimizer, loss=loss)
     return model
+
+
+def recurrent_initializer(init: str, gain: float, seed: int) -> keras.initializers.Initializer:
+    if init == "irnn":
+        return keras.initializers.Identity(gain=gain)  # h_t = relu(h_{t-1} + ...): the state is carried unchanged
+    if init == "glorot":
+        return keras.initializers.GlorotUniform(seed=seed)
+    return keras.initializers.Orthogonal(gain=gain, seed=seed)
 
 
 def set_forget_bias(model: keras.Model, value: float) -> None:

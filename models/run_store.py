@@ -62,7 +62,7 @@ MODEL_OBJECTS = {
     ("keras", "DTypePolicy"),
     ("keras.optimizers", "Adam"),
     *(("keras.layers", name) for name in ("InputLayer", "Embedding", "SimpleRNN", "LSTM", "GRU", "Dense")),
-    *(("keras.initializers", name) for name in ("GlorotUniform", "Orthogonal", "RandomUniform", "Zeros")),
+    *(("keras.initializers", name) for name in ("GlorotUniform", "Identity", "Orthogonal", "RandomUniform", "Zeros")),
 }
 # What model.save writes. An assets/ folder would make Keras unpack files to disk, a path we never need.
 MODEL_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}

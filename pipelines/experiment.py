@@ -5,7 +5,7 @@ and save one run per cell plus the experiment's tables. The same for every task:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import keras
@@ -125,6 +125,15 @@ def kept_rows(experiment: Path, cells: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def with_defaults(stored: dict | None, config: TrainConfig) -> dict | None:
+    """Saved options with the defaults of options added since they were saved (an experiment from
+    before --init was trained with today's default, orthogonal), so they compare like for like."""
+    if stored is None:
+        return None
+    defaults = {spec.name: spec.default for spec in fields(config) if spec.default is not MISSING}
+    return {**{key: defaults[key] for key in shared_options(config.to_dict()) if key in defaults}, **stored}
+
+
 def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, resume: bool) -> list[str]:
     """The cells this call trains, after refusing anything that would mix or destroy runs: a folder
     that is not a run, cells already trained (without --overwrite or --resume), or options that
@@ -138,7 +147,7 @@ def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, re
             "the rest, --overwrite to replace them, or choose another --name."
         )
     wanted = shared_options(config.to_dict())
-    stored = stored_options(experiment, CELLS)
+    stored = with_defaults(stored_options(experiment, CELLS), config)
     if stored is not None and stored != wanted:
         others = [c for c in finished_cells(experiment, CELLS) if c not in config.cells or not overwrite]
         if others:
@@ -148,7 +157,7 @@ def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, re
             )
     if resume:
         for cell in config.cells:
-            saved = read_state_options(training_state_path(experiment, cell))
+            saved = with_defaults(read_state_options(training_state_path(experiment, cell)), config)
             if saved is not None and saved != wanted:
                 raise ConfigError(
                     f"The interrupted {cell} run in {experiment} was trained with other options "
@@ -172,6 +181,7 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
         layers=config.layers,
         dropout=config.dropout,
         gain=config.gain,
+        init=config.init,
         clipnorm=config.clipnorm,
         learning_rate=config.learning_rate,
         n_classes=shape.n_classes,

@@ -73,3 +73,28 @@ def test_backwards_layers_are_refused():
     layer.build((None, 4, 2))
     with pytest.raises(ValueError, match="backwards"):
         unroll_layer(layer, np.zeros((1, 4, 2), "float32"))
+
+
+def test_irnn_starts_from_the_identity_with_relu():
+    """Le, Jaitly & Hinton 2015: recurrent weights = identity (x gain), ReLU, zero bias."""
+    model = build_model("simple_rnn", (10, 2), units=6, init="irnn", gain=0.9)
+    cell = model.layers[0].cell
+    np.testing.assert_array_equal(cell.recurrent_kernel.numpy(), 0.9 * np.eye(6, dtype="float32"))
+    assert cell.activation.__name__ == "relu" and not cell.bias.numpy().any()
+
+
+def test_glorot_recurrent_weights_are_not_orthogonal():
+    model = build_model("gru", (10, 2), units=6, init="glorot")
+    recurrent = model.layers[0].cell.recurrent_kernel.numpy()
+    limit = np.sqrt(6 / (6 + 18))  # Glorot uniform over fan-in 6 and fan-out 3 gates x 6 units
+    assert np.abs(recurrent).max() <= limit
+    singular = np.linalg.svd(recurrent[:, :6], compute_uv=False)
+    assert singular.max() / singular.min() > 1.5  # an orthogonal block would have them all equal
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_irnn_is_refused_for_gated_cells_in_one_sentence(cell):
+    from data import ConfigError
+
+    with pytest.raises(ConfigError, match="irnn initialisation is for a SimpleRNN"):
+        build_model(cell, (10, 2), init="irnn")

@@ -6,8 +6,10 @@ about five minutes and runs with `make test-slow`.
 
 import pytest
 
+from data import ConfigError
 from pipelines.experiment import run_experiment
 from pipelines.tasks.adding import AddingConfig
+from tests.conftest import TINY
 
 
 def test_lstm_solves_the_adding_problem_at_t50_and_its_gradient_reaches_back(tmp_path):
@@ -45,3 +47,39 @@ def test_readme_t100_seed1_lstm_solves_and_simple_rnn_gradient_vanishes(tmp_path
     table = run_experiment(config).table.set_index("model")
     assert table.loc["lstm", "test_mse"] < 0.01 and table.loc["lstm", "gradient_horizon"] == 99
     assert table.loc["simple_rnn", "test_mse"] > 0.1 and table.loc["simple_rnn", "gradient_horizon"] < 10
+
+
+def test_an_irnn_run_trains_saves_and_loads(tmp_path):
+    from models import load_run
+
+    result = run_experiment(
+        AddingConfig(length=8, samples=200, cells=["simple_rnn"], init="irnn", out=str(tmp_path), **TINY)
+    )
+    run = load_run(result.runs["simple_rnn"])
+    assert run.config["init"] == "irnn"
+    assert run.model.get_layer("simple_rnn_1").cell.activation.__name__ == "relu"
+
+
+def test_irnn_with_a_gated_cell_is_refused_before_anything_trains(tmp_path):
+    with pytest.raises(ConfigError, match="add --cells simple_rnn"):
+        AddingConfig(cells=["simple_rnn", "lstm"], init="irnn", out=str(tmp_path))
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_experiment_saved_before_init_existed_can_be_extended(tmp_path):
+    """Its experiment.json lacks "init": it was trained with today's default, so adding a cell works."""
+    import json
+
+    first = run_experiment(AddingConfig(length=8, samples=200, cells=["simple_rnn"], out=str(tmp_path), **TINY))
+    info_path = first.path / "experiment.json"
+    info = json.loads(info_path.read_text())
+    del info["options"]["init"]
+    info_path.write_text(json.dumps(info))
+    second = run_experiment(
+        AddingConfig(length=8, samples=200, cells=["simple_rnn", "lstm"], out=str(tmp_path), **TINY), resume=True
+    )
+    assert list(second.table["model"])[:2] == ["simple_rnn", "lstm"]
+    with pytest.raises(ConfigError, match="--init orthogonal there, glorot here"):
+        run_experiment(
+            AddingConfig(length=8, samples=200, cells=["gru"], init="glorot", out=str(tmp_path), **TINY), resume=True
+        )

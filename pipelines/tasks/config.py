@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
-from models.cells import CELLS
+from models.cells import CELLS, INITS
 from models.experiment_store import check_name
 
 
@@ -42,6 +42,12 @@ class TrainConfig:
     learning_rate: float = option(1e-3, "Adam learning rate", sweep=True)
     clipnorm: float | None = option(None, "clip each gradient to this norm ('none' for off)", sweep=True)
     gain: float = option(1.0, "orthogonal recurrent-initializer gain: <1 vanishing, >1 exploding", sweep=True)
+    init: str = option(
+        "orthogonal",
+        "recurrent weights: orthogonal (x --gain), irnn (identity x --gain with ReLU; SimpleRNN only) or glorot",
+        choices=INITS,
+        sweep=True,
+    )
     dropout: float = option(0.0, "input dropout of each recurrent layer")
     seed: int = option(0, "seed for weights, data order and generated data")
     log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
@@ -71,6 +77,12 @@ class TrainConfig:
             f"--clipnorm must be a positive number or none (got {self.clipnorm}).",
         )
         require(0 < self.gain < math.inf, f"--gain must be a positive number (got {self.gain}).")
+        require(self.init in INITS, f"Unknown --init {self.init!r}: choose one of {', '.join(INITS)}.")
+        require(
+            self.init != "irnn" or self.cells == ["simple_rnn"],
+            "--init irnn (identity recurrent weights with ReLU, Le et al. 2015) is a SimpleRNN initialisation: "
+            "add --cells simple_rnn.",
+        )
         require(0 <= self.dropout < 1, f"--dropout must be at least 0 and below 1 (got {self.dropout}).")
         if self.name is not None:
             check_name(self.name)
