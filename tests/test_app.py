@@ -200,8 +200,11 @@ def test_text_page_shows_bpc_generates_and_colours_connectivity(at_runs):
     assert len(coloured) == 2 and all("rgba(" in body for body in coloured)
 
 
-@pytest.mark.parametrize("length, words", [(0, "length"), (10**7, "memory")])
-def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch, length, words):
+@pytest.mark.parametrize(
+    "length, init, words",
+    [(0, "orthogonal", "length"), (10**7, "orthogonal", "memory"), (50, "irnn", "add --cells simple_rnn")],
+)
+def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch, length, init, words):
     from dashboard import background
 
     monkeypatch.setattr(background, "start", lambda *a, **k: pytest.fail("started a training"))
@@ -209,6 +212,7 @@ def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monk
     before = {p: p.stat().st_mtime_ns for p in at_runs.rglob("*")}
     app = page("lab").run()
     app.number_input[0].set_value(length)
+    next(box for box in app.selectbox if box.label == "Recurrent weights").select(init)
     app.button[0].click().run()
     assert not app.exception
     assert len(app.error) == 1 and words in app.error[0].value
@@ -229,6 +233,7 @@ def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
     module, args = started[0]
     assert module == "pipelines.train"
     assert args[args.index("--length") + 1] == "30" and args[args.index("--clipnorm") + 1] == "1.0"
+    assert args[args.index("--init") + 1] == "orthogonal"
     assert args[args.index("--out") + 1] == str(at_runs.resolve())
 
 
