@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_gradient_logger.py
 	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_epoch_loop.py
+	$(BIN)/python bench/bench_generation.py
 	$(BIN)/python bench/bench_dashboard.py
 
 lint: $(VENV)/.installed-test

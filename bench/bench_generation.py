@@ -15,16 +15,17 @@ import tensorflow as tf  # noqa: E402
 
 from data import load_corpus  # noqa: E402
 from models import build_model  # noqa: E402
-from models.inference import _context, generate, sample_index  # noqa: E402
+from models.inference import generate, sample_index  # noqa: E402
 from pipelines.tasks.text import TextConfig, TextTask  # noqa: E402
 
 CHARACTERS, REPEATS = 300, 3
 config = TextConfig(**TextTask.default_run)
-vocab = load_corpus(config.corpus).vocab
+vocab = load_corpus(config.corpus, config.max_chars).vocab  # the run's own characters
 model = build_model(
     "lstm",
     (config.seq_len,),
     units=config.units,
+    layers=config.layers,
     n_classes=vocab.size,
     vocab_size=vocab.size,
     embedding_dim=config.embedding_dim,
@@ -32,11 +33,20 @@ model = build_model(
 PROMPT = "ROMEO:\nBut soft, what light through yonder window breaks?"
 
 
+def window_of(ids: list[int]) -> np.ndarray:
+    """The previous method's context, copied here so the reference stays fixed: the last seq_len ids
+    as one (1, seq_len) window, left-padded with the unknown id."""
+    window = np.zeros((1, config.seq_len), dtype=np.int32)
+    tail = ids[-config.seq_len :]
+    window[0, config.seq_len - len(tail) :] = tail
+    return window
+
+
 def with_predict() -> float:
     rng, ids = np.random.default_rng(0), list(vocab.encode(PROMPT))
     started = time.perf_counter()
     for _ in range(CHARACTERS):
-        probs = model.predict(_context(ids, config.seq_len), verbose=0)[0].astype(float)
+        probs = model.predict(window_of(ids), verbose=0)[0].astype(float)
         ids.append(sample_index(probs, 1.0, rng))
     return time.perf_counter() - started
 
@@ -46,7 +56,7 @@ def with_traced_window() -> float:
     call = tf.function(lambda context: model(context, training=False))
     started = time.perf_counter()
     for _ in range(CHARACTERS):
-        probs = call(_context(ids, config.seq_len)).numpy()[0].astype(float)
+        probs = call(window_of(ids)).numpy()[0].astype(float)
         ids.append(sample_index(probs, 1.0, rng))
     return time.perf_counter() - started
 

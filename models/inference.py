@@ -97,8 +97,8 @@ def generate(
         try:
             if sampler is None:
                 probs = window_method(_context(ids, seq_len)).numpy()[0].astype(float)
-            elif states is None:
-                probs, states = sampler.start(_context(ids, seq_len)[0])
+            elif states is None:  # the prompt's own last characters, unpadded; an empty one reads as unknown
+                probs, states = sampler.start(ids[max(0, len(ids) - seq_len) :] or _context(ids, seq_len)[0])
             else:
                 probs, states = sampler.advance(ids[-1], states)
         except Exception as exc:  # a model of another kind: Keras explains over many lines, we in one sentence

@@ -20,11 +20,13 @@ _SAMPLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one traced
 class StepSampler:
     """Next-character probabilities of an Embedding -> recurrent layers -> Dense model, one step at a time.
 
-    `start(window)` runs the model's context window (left-padded ids, exactly as the model was
-    trained) through the cells and returns the probabilities after it, equal to the model's own
-    output on that window; `advance(id, state)` feeds one more character. The state then carries on past
-    the window, as char-rnn samplers do: the cells were trained from a zero state over windows of
-    this length, and the window's first characters already weigh little in their state.
+    `start(ids)` runs a prompt's last characters through the cells from a zero state, as the model
+    read each training window, and returns the model's own output on those characters; `advance(id,
+    states)` feeds one more. The states then carry on past seq_len rather than being re-warmed from
+    the last seq_len characters: this is how char-rnn samples models trained on truncated windows,
+    the gated and tanh states stay bounded however long they run, and the text keeps conditioning
+    on everything before it instead of forgetting it at a hard cut (re-warming would also double
+    the steps per character).
     """
 
     def __init__(self, model: keras.Model):
@@ -33,20 +35,27 @@ class StepSampler:
         self._step = tf.function(self._one_step, reduce_retracing=True)
 
     @classmethod
-    def of(cls, model: keras.Model) -> StepSampler | None:
-        """The sampler of `model`, or None if the model is not an Embedding, forward stateless
-        recurrent layers and a Dense head."""
+    def of(cls, model) -> StepSampler | None:
+        """The sampler of `model`, or None unless the model is an Embedding, forward stateless
+        recurrent layers whose last one returns only its last step, and a Dense head."""
+        if not isinstance(model, keras.Model):
+            return None
         if model in _SAMPLERS:
             return _SAMPLERS[model]
-        layers = chain_layers(model) if isinstance(model, keras.Model) else []
+        layers = chain_layers(model)
+        recurrent = layers[1:-1]
         fits = (
             len(layers) >= 3
+            # a mask would make the recurrent layers skip id 0, which the step function would feed
             and isinstance(layers[0], keras.layers.Embedding)
+            and not layers[0].mask_zero
             and isinstance(layers[-1], keras.layers.Dense)
             and all(
                 isinstance(layer, RECURRENT_TYPES) and not layer.go_backwards and not layer.stateful
-                for layer in layers[1:-1]
+                for layer in recurrent
             )
+            # a head on every step gives one output per character: the window method refuses those
+            and [layer.return_sequences for layer in recurrent] == [True] * (len(recurrent) - 1) + [False]
         )
         sampler = cls(model) if fits else None
         _SAMPLERS[model] = sampler
@@ -56,25 +65,22 @@ class StepSampler:
         value = self.embedding(ids)
         new_states = []
         for cell, state in zip(self.cells, states, strict=True):
-            value, state = cell.call(value, state, training=False)
-            new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
+            # states go in as lists, as the RNN layers pass them: every cell then returns a list
+            # ([h] for SimpleRNN and GRU, [h, c] for LSTM)
+            value, state = cell(value, state, training=False)
+            new_states.append(list(state))
         return self.head(value), new_states
 
-    def start(self, window: np.ndarray) -> tuple[np.ndarray, list]:
-        """Probabilities after the (seq_len,) window of ids, from a zero state, and the state after it."""
-        states = [[tf.zeros((1, cell.units)) for _ in _state_sizes(cell)] for cell in self.cells]
+    def start(self, ids) -> tuple[np.ndarray, list]:
+        """Probabilities after `ids` (at least one), read from a zero state, and the states after them."""
+        states = [list(cell.get_initial_state(batch_size=1)) for cell in self.cells]
         probabilities = None
-        for token in window:
+        for token in ids:
             probabilities, states = self.advance(int(token), states)
         return probabilities, states
 
     def advance(self, token: int, states: list) -> tuple[np.ndarray, list]:
-        """Probabilities after one more character, and the new state (the sampler keeps none, so two
+        """Probabilities after one more character, and the new states (the sampler keeps none, so two
         generations with one model may run at once)."""
         probabilities, states = self._step(tf.constant([token], dtype=tf.int32), states)
         return probabilities.numpy()[0].astype(float), states
-
-
-def _state_sizes(cell) -> list:
-    size = cell.state_size
-    return list(size) if isinstance(size, (list, tuple)) else [size]
