@@ -145,7 +145,7 @@ def connectivity_view(found, cells: list[str]) -> None:
             st.error(str(error))
             continue
         st.markdown(f"**{cell}**: p({found_here.target!r}) = {found_here.probability:.3f}")
-        st.html(coloured_text(text[found_here.start : position + 1], found_here.strengths, cell))
+        st.html(coloured_text(found_here.characters, found_here.strengths, cell))
     st.caption(
         "Strong colour: the prediction depends on that character. A SimpleRNN's colour fades within a few "
         "characters (its gradient vanishes); a gated cell keeps some dependence further back."
