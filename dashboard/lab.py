@@ -15,7 +15,7 @@ from dashboard.experiments import runs_root, sweep_tables, sweeps
 from dashboard.gradient_charts import heatmaps
 from dashboard.look import figure_layout, line_style
 from data import LabError
-from models.cells import CELLS, INITS
+from models.cells import BACKPROP_CELLS, CELLS, INITS
 from models.experiment_store import check_name, experiment_path, training_progress
 from models.gradient_log import load_gradient_log
 from pipelines.memory import check_memory
@@ -61,7 +61,7 @@ def launch_form() -> None:
         with left:
             task = st.selectbox("Task", LAB_TASKS, format_func=lambda t: f"{t}: {TASKS[t].summary.split(':')[0]}")
             length = st.number_input("Sequence length T", value=50, step=10)
-            cells = st.multiselect("Cells", list(CELLS), default=list(CELLS))
+            cells = st.multiselect("Cells", list(CELLS), default=list(BACKPROP_CELLS))
             epochs = st.number_input("Epochs", value=3, step=1)
         with right:
             samples = st.number_input("Training sequences", value=2000, step=500)

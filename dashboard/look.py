@@ -7,11 +7,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from models.cells import CELLS
+
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name.
 COLOURS = {
     "simple_rnn": "#D55E00",  # vermilion: the cell that forgets
     "lstm": "#0072B2",  # blue
     "gru": "#009E73",  # green
+    "esn": "#E69F00",  # orange: the reservoir
     "actual": "#555555",
     "naive": "#999999",
     "ridge": "#CC79A7",
@@ -19,7 +22,7 @@ COLOURS = {
     "unigram": "#999999",
     "uniform-guess": "#999999",
 }
-FALLBACK_COLOURS = ("#E69F00", "#56B4E9", "#F0E442", "#000000")
+FALLBACK_COLOURS = ("#56B4E9", "#F0E442", "#000000")
 BASELINE_DASH = "dot"  # baselines are drawn dotted, cells solid
 
 # column -> (label, tooltip). Units in the label; the tooltip says which way is good.
@@ -72,7 +75,7 @@ def colour(name: str, index: int = 0) -> str:
 
 
 def is_baseline(name: str) -> bool:
-    return name not in ("simple_rnn", "lstm", "gru") and name in COLOURS
+    return name not in CELLS and name in COLOURS
 
 
 def line_style(name: str, index: int = 0) -> dict:

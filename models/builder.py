@@ -10,10 +10,10 @@ import keras
 import numpy as np
 
 from data import ConfigError
-from models.cells import CELLS, INITS
+from models.cells import BACKPROP_CELLS, INITS
 
 LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-assert tuple(LAYERS) == CELLS, "every cell named in models/cells.py needs its Keras layer here"
+assert tuple(LAYERS) == BACKPROP_CELLS, "every back-propagated cell in models/cells.py needs its Keras layer here"
 
 
 def build_model(
@@ -59,7 +59,7 @@ def build_model(
         seed: seeds every initializer and the global generators. Defaults to `0`.
     """
     if cell not in LAYERS:
-        raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
+        raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(BACKPROP_CELLS)}.")
     if init not in INITS:
         raise ConfigError(f"Unknown init {init!r}: choose one of {', '.join(INITS)}.")
     if init == "irnn" and cell != "simple_rnn":

@@ -103,9 +103,10 @@ def decay_factor(norms: np.ndarray) -> float:
 
 
 def summarize(log: dict[str, np.ndarray], layer: str) -> dict[str, float]:
-    """What a comparison table shows of a log: the layer's horizon and decay at the last record,
-    and the largest global gradient norm seen during training."""
+    """What a comparison table shows of a log: the layer's horizon at the first and the last record,
+    its decay at the last, and the largest global gradient norm seen during training."""
     return {
+        "first_gradient_horizon": int(log[horizon_key(layer)][0]),
         "gradient_horizon": int(log[horizon_key(layer)][-1]),
         "gradient_decay": float(log[decay_key(layer)][-1]),
         "max_global_grad_norm": float(np.max(log[GLOBAL_GRAD])),

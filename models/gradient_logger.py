@@ -54,6 +54,9 @@ class GradientLogger(keras.callbacks.Callback):
             and step, for a per-step head), as Keras' sample_weight: e.g. 1 only on the steps that
             need memory, so L is the loss on what must be remembered. Defaults to `None` (the mean).
         tensorboard_dir: also write TensorBoard scalars and histograms there. Defaults to `None`.
+        truncate_every: K when the model is trained by truncated back-propagation through time
+            (`--tbptt K`): the probe stops the gradient between chunks of K steps as training
+            does, so the log shows the gradient the optimizer gets. Defaults to `None`.
 
     Example:
 
@@ -66,7 +69,13 @@ class GradientLogger(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, probe_x, probe_y, every_n_batches: int = 100, tensorboard_dir: str | None = None, probe_weights=None
+        self,
+        probe_x,
+        probe_y,
+        every_n_batches: int = 100,
+        tensorboard_dir: str | None = None,
+        probe_weights=None,
+        truncate_every: int | None = None,
     ):
         super().__init__()
         if keras.backend.backend() != "tensorflow":
@@ -92,6 +101,9 @@ class GradientLogger(keras.callbacks.Callback):
             raise RuntimeError(
                 "tensorboard_dir needs the tensorboard package: pip install 'vanishing-gradient-lab[tensorboard]'."
             )
+        if truncate_every is not None and truncate_every < 1:
+            raise ValueError(f"truncate_every must be None or at least 1, got {truncate_every}.")
+        self.truncate_every = truncate_every
         self.every_n_batches = every_n_batches
         self.tensorboard_dir = tensorboard_dir
         self._records: list[dict[str, np.ndarray | float]] = []
@@ -210,6 +222,7 @@ class GradientLogger(keras.callbacks.Callback):
         self._simple_layers = simple
         variables = model.trainable_variables
         weighted = self.probe_weights is not None
+        truncate = self.truncate_every
 
         @tf.function(reduce_retracing=True)
         def probe(x, y, weights):
@@ -217,7 +230,7 @@ class GradientLogger(keras.callbacks.Callback):
             input_probe = tf.zeros((batch, steps, first_width), dtype=dtype)
             with tf.GradientTape() as tape:
                 tape.watch(list(probes.values()) + [input_probe])
-                forward = unrolled_forward(model, x, probes, input_probe, with_gates=True)
+                forward = unrolled_forward(model, x, probes, input_probe, with_gates=True, truncate_every=truncate)
                 per_item = loss_fn(y, forward.prediction)  # per sample, or per sample and step
                 if weighted:
                     weights = tf.cast(weights, per_item.dtype)
@@ -270,14 +283,10 @@ def activation_slope(activation, hidden):
     activation whose derivative h does not give."""
     import tensorflow as tf
 
-    name = getattr(activation, "__name__", "")
-    if name == "tanh":
-        return tf.reduce_mean(1.0 - hidden * hidden)
-    if name == "relu":
-        return tf.reduce_mean(tf.cast(hidden > 0, hidden.dtype))
-    if name == "linear":
-        return tf.ones((), hidden.dtype)
-    return None
+    from models.unroll import activation_derivative
+
+    slopes = activation_derivative(activation, hidden)
+    return None if slopes is None else tf.reduce_mean(slopes)
 
 
 def _is_chain(model, x) -> bool:

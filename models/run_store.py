@@ -53,7 +53,8 @@ SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
 RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
 REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
 CODE_LAYERS = ("Lambda", "TFSMLayer")  # Keras layers whose config carries code to run
-CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}  # the Keras layer of each cell
+# the Keras layer of each cell (an echo-state reservoir is a GRU with constant gates: models/reservoir.py)
+CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "esn": "GRU"}
 # Every object a model of models/builder.py holds, and nothing else: config.json can name any Keras
 # class or function (a keras.utils function as an activation loads without complaint), so the
 # archive is read against this list before Keras sees it. A new layer in the builder goes here too.

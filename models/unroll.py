@@ -35,12 +35,15 @@ def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in chain_layers(model) if isinstance(layer, RECURRENT_TYPES)]
 
 
-def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
+def unroll_layer(layer, inputs, probe=None, with_gates: bool = False, truncate_every: int | None = None):
     """Unroll `layer.cell` over `inputs` (batch, T, features) in inference mode.
 
     Args:
         probe: None or a (T, batch, units) tensor added to h_t before it is passed on.
         with_gates: also return the mean forget/input/output activations per step (LSTM).
+        truncate_every: K for truncated back-propagation through time: the state entering steps
+            K, 2K, ... keeps its value but passes no gradient back, so no gradient crosses from one
+            chunk of K steps to the one before. None: the whole sequence.
 
     Returns:
         (hidden (batch, T, units), gates dict or None); with gates, the dict also holds
@@ -60,6 +63,9 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
 
     def step(t, states, hidden_ta, gate_ta, forget_sum):
         x_t = time_major[t]
+        if truncate_every is not None:
+            carry = tf.cast(tf.not_equal(t % truncate_every, 0), inputs.dtype)  # 0 at a chunk's first step
+            states = [carry * s + (1 - carry) * tf.stop_gradient(s) for s in states]
         if want_gates:
             means, forget = lstm_gate_means(cell, x_t, states[0])
             gate_ta = gate_ta.write(t, means)
@@ -89,6 +95,19 @@ def unroll_layer(layer, inputs, probe=None, with_gates: bool = False):
     return hidden, {**gates, "forget_per_unit": forget_sum / steps}
 
 
+def activation_derivative(activation, hidden):
+    """A SimpleRNN activation's derivative at each step, from its outputs h (tanh' = 1 - h^2); None for
+    an activation whose derivative h does not give."""
+    name = getattr(activation, "__name__", "")
+    if name == "tanh":
+        return 1.0 - hidden * hidden
+    if name == "relu":
+        return tf.cast(hidden > 0, hidden.dtype)
+    if name == "linear":
+        return tf.ones_like(hidden)
+    return None
+
+
 def lstm_gate_means(cell, x_t, h_prev):
     """Mean forget, input and output gate activations at one step, in the order of GATES, and the
     forget gate of each unit averaged over the batch (Keras orders the gates' weights i, f, c, o)."""
@@ -102,12 +121,14 @@ def lstm_gate_means(cell, x_t, h_prev):
     return means, tf.reduce_mean(forget, axis=0)
 
 
-def unrolled_forward(model, x, probes: dict | None = None, input_probe=None, with_gates: bool = False) -> UnrolledPass:
+def unrolled_forward(
+    model, x, probes: dict | None = None, input_probe=None, with_gates: bool = False, truncate_every: int | None = None
+) -> UnrolledPass:
     """Call the chain model layer by layer, unrolling each recurrent layer.
 
     `probes` maps a recurrent layer's name to its (T, batch, units) probe; `input_probe`
     (batch, T, features) is added to the sequence entering the first recurrent layer, so its
-    gradient is dL/dx_t.
+    gradient is dL/dx_t. `truncate_every` stops the gradient between chunks (see `unroll_layer`).
     """
     probes = probes or {}
     result = UnrolledPass(prediction=None)
@@ -118,7 +139,7 @@ def unrolled_forward(model, x, probes: dict | None = None, input_probe=None, wit
             if not seen_recurrent and input_probe is not None:
                 value = value + input_probe
             seen_recurrent = True
-            hidden, gates = unroll_layer(layer, value, probes.get(layer.name), with_gates)
+            hidden, gates = unroll_layer(layer, value, probes.get(layer.name), with_gates, truncate_every)
             result.hidden[layer.name] = hidden
             if gates is not None:
                 result.forget_per_unit[layer.name] = gates.pop("forget_per_unit")

@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from models.cells import CELLS
+from models.cells import BACKPROP_CELLS
 from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import TASKS
 from pipelines.tasks.config import TrainConfig
@@ -20,7 +20,7 @@ from pipelines.tasks.config import TrainConfig
 def default_configs(out: str = "runs") -> list[TrainConfig]:
     """Small enough to train in a few minutes on 2 CPU cores."""
     return [
-        task.config_class(cells=list(CELLS), out=out, **task.default_run)
+        task.config_class(cells=list(BACKPROP_CELLS), out=out, **task.default_run)
         for task in TASKS.values()
         if task.default_run is not None
     ]
@@ -41,7 +41,7 @@ class DefaultSweep:
 def default_sweeps(out: str = "runs") -> list[DefaultSweep]:
     return [
         DefaultSweep(
-            task.config_class(**{"cells": list(CELLS), **task.default_sweep["options"], "out": out}),
+            task.config_class(**{"cells": list(BACKPROP_CELLS), **task.default_sweep["options"], "out": out}),
             task.default_sweep["over"],
             list(task.default_sweep["values"]),
             list(task.default_sweep["seeds"]),

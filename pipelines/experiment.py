@@ -4,6 +4,7 @@ and save one run per cell plus the experiment's tables. The same for every task:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -15,7 +16,8 @@ import tensorflow as tf
 
 from data import ConfigError, RunError
 from models import GradientLogger, build_model, count_params, save_run
-from models.cells import CELLS
+from models.cells import CELLS, RESERVOIR_CELLS
+from models.custom_fit import fit_epoch, make_train_step
 from models.experiment_store import (
     check_replaceable,
     check_writable,
@@ -34,6 +36,7 @@ from models.experiment_store import (
 )
 from models.gradient_log import summarize
 from models.pause import pause_for_tests
+from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
 from models.run_store import is_finished_run, read_run_info
 from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
 from models.unroll import recurrent_layers
@@ -172,8 +175,21 @@ def _part_of(report: Report, index: int, count: int) -> Report:
 
 
 def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Model:
-    """The same architecture, initialisation and optimizer for every cell of an experiment."""
+    """The same architecture, initialisation and optimizer for every cell of an experiment (an esn:
+    the same units, input and head, around a fixed reservoir)."""
     shape = prepared.shape
+    if cell in RESERVOIR_CELLS:
+        return build_reservoir_model(
+            shape.input_shape,
+            units=config.units,
+            spectral_radius=config.spectral_radius,
+            leak_rate=config.leak_rate,
+            n_classes=shape.n_classes,
+            vocab_size=shape.vocab_size,
+            embedding_dim=shape.embedding_dim,
+            per_step=shape.per_step,
+            seed=config.seed,
+        )
     return build_model(
         cell,
         shape.input_shape,
@@ -204,6 +220,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         probe_y,
         every_n_batches=config.log_every,
         probe_weights=setup.task.probe_weights(probe_y),
+        truncate_every=config.tbptt,
     )
     options = shared_options(config.to_dict())
     state = TrainingState(options=options)
@@ -215,21 +232,17 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
     steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
     bar = FitProgress(cell, config.epochs, steps, progress, report)
     diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
-    for epoch in range(state.epochs_done, config.epochs if diverged is None else state.epochs_done):
+    if cell in RESERVOIR_CELLS:  # fitted in one go: no epochs
+        state.history, epochs = [fit_reservoir(model, prepared, config, logger)], range(0)
+    else:
+        train_epoch = epoch_trainer(model, prepared, config, [logger, bar])
+        epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
+    for epoch in epochs:
         # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
         keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
-        fitted = model.fit(
-            prepared.train.x,
-            prepared.train.y,
-            validation_data=(prepared.validation.x, prepared.validation.y),
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            batch_size=config.batch_size,
-            shuffle=True,
-            verbose=0,
-            callbacks=[logger, bar],
-        )
-        state.history.append({key: float(values[-1]) for key, values in fitted.history.items()})
+        started = time.perf_counter()
+        row = train_epoch(epoch)
+        state.history.append({**row, "seconds": time.perf_counter() - started})
         state.epochs_done, state.log = epoch + 1, logger.log
         save_training_state(state_file, model, state)
         pause_for_tests("epoch")
@@ -243,7 +256,16 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
     else:
         evaluation = Evaluation({key: float("nan") for row in setup.baselines.rows for key in row if key != "model"})
         evaluation.metrics["diverged_epoch"] = diverged
-    metrics = {**evaluation.metrics, "params": count_params(model), **summarize(state.log, probe_layer)}
+    metrics = {
+        **evaluation.metrics,
+        "params": count_params(model),
+        "seconds_per_epoch": mean_seconds(state.history),
+        **summarize(logger.log, probe_layer),
+    }
+    if cell in RESERVOIR_CELLS:
+        capacity = memory_capacity(model)
+        if capacity is not None:
+            metrics["memory_capacity"] = capacity
     save_run(
         run_path(setup.experiment, cell),
         model,
@@ -258,6 +280,66 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
     )
     discard_backup(setup.experiment, cell)
     return metrics
+
+
+def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list):
+    """A function that trains `model` for one epoch and returns fit's history row: model.fit itself,
+    or the custom step of --tbptt and --penalty (which shuffles as fit does, from the same seed)."""
+    train, validation = prepared.train, (prepared.validation.x, prepared.validation.y)
+    if config.tbptt is None and not config.penalty:
+
+        def fit_once(epoch: int) -> dict:
+            fitted = model.fit(
+                train.x,
+                train.y,
+                validation_data=validation,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                batch_size=config.batch_size,
+                shuffle=True,
+                verbose=0,
+                callbacks=callbacks,
+            )
+            return {key: float(values[-1]) for key, values in fitted.history.items()}
+
+        return fit_once
+    step = make_train_step(model, truncate_every=config.tbptt, penalty=config.penalty)
+
+    def custom_once(epoch: int) -> dict:
+        order = np.random.default_rng(epoch_seed(config.seed, epoch)).permutation(len(train.x))
+        return fit_epoch(
+            model,
+            step,
+            train.x,
+            train.y,
+            epoch=epoch,
+            batch_size=config.batch_size,
+            order=order,
+            validation=validation,
+            callbacks=callbacks,
+        )
+
+    return custom_once
+
+
+def fit_reservoir(model: keras.Model, prepared: Prepared, config: TrainConfig, logger: GradientLogger) -> dict:
+    """An esn's whole training: the readout fitted once, then one probe of its gradient through time
+    (the reservoir's own sensitivity to the past, which no training changes). Its history row."""
+    started = time.perf_counter()
+    fit_readout(model, prepared.train.x, prepared.train.y, ridge=config.ridge)
+    seconds = time.perf_counter() - started
+    logger.set_model(model)
+    logger.on_train_begin()
+    logger.record()
+    loss = model.evaluate(prepared.train.x, prepared.train.y, batch_size=config.batch_size, verbose=0)
+    val_loss = model.evaluate(prepared.validation.x, prepared.validation.y, batch_size=config.batch_size, verbose=0)
+    return {"loss": float(loss), "val_loss": float(val_loss), "seconds": seconds}
+
+
+def mean_seconds(history: list[dict]) -> float:
+    """Wall time per epoch, validation included (NaN for a run resumed from before it was timed)."""
+    seconds = [row["seconds"] for row in history if np.isfinite(row.get("seconds", np.nan))]
+    return float(np.mean(seconds)) if seconds else float("nan")
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

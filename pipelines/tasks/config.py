@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
-from models.cells import CELLS, INITS
+from models.cells import CELLS, INITS, RESERVOIR_CELLS
 from models.experiment_store import check_name
 
 
@@ -48,6 +48,15 @@ class TrainConfig:
         choices=INITS,
         sweep=True,
     )
+    tbptt: int | None = option(
+        None, "truncated back-propagation through time: the gradient stops every K steps ('none': off)", sweep=True
+    )
+    penalty: float = option(
+        0.0, "weight of Pascanu et al.'s gradient-norm penalty on SimpleRNN layers (0: off)", sweep=True
+    )
+    spectral_radius: float = option(0.95, "esn: the reservoir's largest absolute eigenvalue", sweep=True)
+    leak_rate: float = option(1.0, "esn: the share of the new state mixed in at each step (1: no leak)")
+    ridge: float = option(1e-3, "esn: L2 penalty of the readout's ridge regression")
     dropout: float = option(0.0, "input dropout of each recurrent layer")
     seed: int = option(0, "seed for weights, data order and generated data")
     log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
@@ -84,9 +93,36 @@ class TrainConfig:
             "add --cells simple_rnn.",
         )
         require(0 <= self.dropout < 1, f"--dropout must be at least 0 and below 1 (got {self.dropout}).")
+        self.check_remedies()
         if self.name is not None:
             check_name(self.name)
         require(bool(str(self.out).strip()) and "\0" not in str(self.out), f"--out {self.out!r} is not a folder path.")
+
+    def check_remedies(self) -> None:
+        """The options of the remedies that need a particular cell or training, refused where they do not apply."""
+        require(self.tbptt is None or self.tbptt >= 1, f"--tbptt must be at least 1 or none (got {self.tbptt}).")
+        require(0 <= self.penalty < math.inf, f"--penalty must be 0 or a positive number (got {self.penalty}).")
+        require(
+            not self.penalty or self.cells == ["simple_rnn"],
+            "--penalty (Pascanu et al. 2013) is a loss term on a SimpleRNN's gradient: add --cells simple_rnn.",
+        )
+        custom = self.tbptt is not None or self.penalty > 0
+        require(
+            not custom or self.dropout == 0,
+            "--tbptt and --penalty train without dropout: set --dropout 0.",
+        )
+        reservoir = [cell for cell in self.cells if cell in RESERVOIR_CELLS]
+        require(
+            not reservoir or not custom,
+            "The esn's readout is fitted by ridge regression, not by back-propagation: train it without --tbptt and --penalty.",
+        )
+        require(not reservoir or self.layers == 1, "An esn has one reservoir: set --layers 1.")
+        require(
+            0 < self.spectral_radius < math.inf,
+            f"--spectral-radius must be a positive number (got {self.spectral_radius}).",
+        )
+        require(0 < self.leak_rate <= 1, f"--leak-rate must be above 0 and at most 1 (got {self.leak_rate}).")
+        require(0 <= self.ridge < math.inf, f"--ridge must be 0 or a positive number (got {self.ridge}).")
 
     def experiment_name(self) -> str:
         return self.name or self.default_name()

@@ -1,0 +1,145 @@
+"""The remedies experiment: every answer to vanishing gradients the literature names, trained on the
+adding problem (T = 100) and the copy task (T = 50) at one budget and three seeds, in one table per task.
+
+Usage: python -m pipelines.remedies [--tasks adding copy] [--seeds 0 1 2] [--resume]
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from models.experiment_store import check_writable, experiment_lock, experiment_path, save_sweep, sweep_files
+from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
+from pipelines.tasks import get_task
+
+
+@dataclass(frozen=True)
+class Remedy:
+    name: str  # the table's row and the trial folders' prefix
+    cell: str
+    options: dict  # what differs from BUDGET
+    about: str  # one line for the table's readers
+
+
+# Every row trains on the same sequences, epochs, batch size and units. Adam at 1e-2 with clipping at
+# norm 1 is the budget under which the LSTM solves the adding problem at T = 100 in the default sweep.
+BUDGET = {"epochs": 6, "samples": 10_000, "batch_size": 32, "units": 32, "learning_rate": 1e-2, "clipnorm": 1.0}
+LENGTHS = {"adding": 100, "copy": 50}
+REMEDIES = (
+    Remedy("simple_rnn", "simple_rnn", {"clipnorm": None}, "no remedy: orthogonal weights at gain 1, no clipping"),
+    Remedy("clipping", "simple_rnn", {"gain": 2.0}, "gain 2 (gradients explode) with clipping at norm 1"),
+    Remedy("tbptt-20", "simple_rnn", {"tbptt": 20}, "truncated back-propagation: the gradient stops every 20 steps"),
+    Remedy("penalty", "simple_rnn", {"penalty": 1.0}, "Pascanu et al.'s gradient-norm penalty, weight 1"),
+    Remedy("irnn", "simple_rnn", {"init": "irnn", "learning_rate": 1e-3}, "identity weights with ReLU, Adam 1e-3"),
+    Remedy("esn", "esn", {}, "a fixed reservoir (spectral radius 0.95), ridge readout"),
+    Remedy("lstm", "lstm", {}, "the gated cell with a memory"),
+    Remedy("gru", "gru", {}, "the lighter gated cell"),
+)
+FOLDER = "remedies-{task}-T{length}"
+
+
+def trial_configs(task: str, seeds: list[int], remedies=REMEDIES, out: str = "runs", **budget) -> list[tuple]:
+    """(remedy, seed, config) of every trial of one task, each validated before anything trains."""
+    config_class = get_task(task).config_class
+    folder = FOLDER.format(task=task, length=LENGTHS[task])
+    found = []
+    for remedy in remedies:
+        for seed in seeds:
+            options = {**BUDGET, **budget, "length": LENGTHS[task], **remedy.options}
+            name = f"{folder}/{remedy.name}-seed{seed}"
+            found.append((remedy, seed, config_class(cells=[remedy.cell], seed=seed, name=name, out=out, **options)))
+    return found
+
+
+def run_remedies(task: str, seeds: list[int], *, out="runs", resume=False, overwrite=False, progress=None, **budget):
+    """Train every remedy x seed of one task (trials already saved are read back with `resume`), save
+    the trial table and the summary in the task's remedies folder; return (summary, notes)."""
+    from pipelines.experiment import run_experiment
+    from pipelines.sweep import summarise
+
+    trials = trial_configs(task, seeds, out=out, **budget)
+    folder = experiment_path(out, FOLDER.format(task=task, length=LENGTHS[task]))
+    headline = get_task(task).headline
+    rows, notes = [], []
+    with experiment_lock(folder):
+        for remedy, seed, config in trials:
+            result = run_experiment(config, resume=resume, overwrite=overwrite, progress=progress)
+            notes += [f"{remedy.name} seed {seed}: {note}" for note in result.notes]
+            metrics = result.table.set_index("model").loc[remedy.cell].to_dict()
+            rows.append({"remedy": remedy.name, "seed": seed, "cell": remedy.cell, **metrics})
+        table = pd.DataFrame(rows)
+        summary = summarise(table, "remedy", headline).merge(extras(table), on="remedy")
+        save_sweep(folder, table, summary)
+    return summary, notes
+
+
+def extras(trials: pd.DataFrame) -> pd.DataFrame:
+    """What the remedies table adds to a sweep's summary: solved seeds, the horizon at the first
+    record, time per epoch, trained parameters and (for the esn) the memory capacity."""
+    grouped = trials.groupby("remedy", sort=False)
+    columns = {
+        "solved": ("solved", lambda v: int(pd.Series(v).fillna(False).astype(bool).sum())),
+        "first_horizon_mean": ("first_gradient_horizon", "mean"),
+        "seconds_per_epoch": ("seconds_per_epoch", "mean"),
+        "params": ("params", "max"),
+    }
+    if "memory_capacity" in trials:
+        columns["memory_capacity"] = ("memory_capacity", "mean")
+    return grouped.agg(**columns).reset_index()
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m pipelines.remedies", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS), help="tasks (default: both)"
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds per remedy (default: 0 1 2)")
+    parser.add_argument("--epochs", type=int, default=BUDGET["epochs"], help=f"epochs (default: {BUDGET['epochs']})")
+    parser.add_argument(
+        "--samples", type=int, default=BUDGET["samples"], help=f"sequences per trial (default: {BUDGET['samples']})"
+    )
+    parser.add_argument("--out", default="runs", help="folder that holds the experiments (default: runs)")
+    parser.add_argument("--resume", action="store_true", help="keep the trials already saved and train the rest")
+    parser.add_argument("--overwrite", action="store_true", help="retrain trials already saved")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def execute(args) -> int:
+    from data import ConfigError
+
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ConfigError("--seeds names a seed twice: name each once.")
+    budget = {"epochs": args.epochs, "samples": args.samples}
+    for task in args.tasks:
+        trial_configs(task, args.seeds, out=args.out, **budget)  # a bad option fails here, before any training
+    check_writable(args.out)
+    import_tensorflow_quietly()
+    from pipelines.progress import progress_unless
+
+    for task in args.tasks:
+        with progress_unless(args.quiet) as progress:
+            summary, notes = run_remedies(
+                task,
+                args.seeds,
+                out=args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                progress=progress,
+                **budget,
+            )
+        print_table(summary, f"remedies on {task}, T = {LENGTHS[task]}: {args.epochs} epochs, seeds {args.seeds}")
+        for note in notes:
+            print(f"note: {note}")
+        folder = experiment_path(args.out, FOLDER.format(task=task, length=LENGTHS[task]))
+        print(f"saved: {sweep_files(folder)[1]} and one run folder per trial")
+    return 0
+
+
+main = command(build_parser, execute)
+
+if __name__ == "__main__":
+    sys.exit(main())
