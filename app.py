@@ -12,6 +12,7 @@ from dashboard import (
     lab,
     overview,
     own_log,
+    remedies_page,
     runs_page,
     text_page,
     training,
@@ -24,6 +25,7 @@ pages = {
         st.Page(overview.render, title="Overview", default=True),  # at the root address
         st.Page(gradient_flow.render, title="Gradient flow", url_path="gradients"),
         st.Page(training.render, title="Training", url_path="training"),
+        st.Page(remedies_page.render, title="Remedies", url_path="remedies"),
     ],
     "Tasks": [
         st.Page(forecasts.render, title="Forecasts", url_path="forecasts"),

@@ -61,6 +61,18 @@ COLUMNS = {
     "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
     "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
     "test_bpc": ("Test bits/char", "Cross-entropy on held-back text in bits per character; lower is better."),
+    "first_gradient_horizon": (
+        "First horizon (steps)",
+        "The gradient horizon at the first record of training (after the first logged batches): where each cell starts.",
+    ),
+    "seconds_per_epoch": (
+        "Seconds per epoch",
+        "Wall time of one training epoch, validation included (an esn: its one fit).",
+    ),
+    "memory_capacity": (
+        "Memory capacity",
+        "esn only: how many past inputs a linear readout of the reservoir recalls, summed over delays (at most its units).",
+    ),
     "diverged_epoch": (
         "Diverged in epoch",
         "The epoch in which the loss became NaN or infinite; metrics are then NaN.",

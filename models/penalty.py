@@ -17,15 +17,20 @@ def gradient_penalty(cell, hidden, h_grads):
     Norms are over the whole batch (as in the authors' code); steps whose g_{k+1} is zero (no
     gradient reaches them: beyond a truncation, or before any target) are left out, and Omega is
     the mean over the remaining steps (the paper sums them: the mean keeps one weight for any T).
+    Its gradient stays finite where the carried gradient is 0 and where g_{k+1} has all but vanished.
     """
     g_next = tf.stop_gradient(tf.transpose(h_grads, [1, 0, 2]))[:, 1:]  # (batch, T-1, units): g_{k+1}
     slope = activation_derivative(cell.activation, hidden[:, 1:])
     if slope is None:
         raise ValueError("The gradient penalty knows the tanh, relu and linear activations only.")
-    carried = tf.einsum("btu,vu->btv", g_next * slope, cell.recurrent_kernel)  # g_{k+1} dh_{k+1}/dh_k
-    next_norm = tf.norm(g_next, axis=[0, 2])
-    carried_norm = tf.norm(carried, axis=[0, 2])
-    reached = next_norm > 0
-    ratio = tf.where(reached, carried_norm / tf.where(reached, next_norm, 1.0), 1.0)
+    # The ratio does not depend on the size of g_{k+1}, which may have vanished to 1e-30: scale each step's
+    # g_{k+1} to norm 1 first (by its largest entry, then its norm), so no square underflows float32.
+    largest = tf.reduce_max(tf.abs(g_next), axis=[0, 2], keepdims=True)
+    reached = largest > 0
+    unit = g_next / tf.where(reached, largest, 1.0)
+    unit = unit / tf.where(reached, tf.norm(unit, axis=[0, 2], keepdims=True), 1.0)
+    carried = tf.einsum("btu,vu->btv", unit * slope, cell.recurrent_kernel)  # g_{k+1} dh_{k+1}/dh_k, scaled
+    ratio = tf.sqrt(tf.reduce_sum(tf.square(carried), axis=[0, 2]) + 1e-12)  # + 1e-12: a finite gradient at 0
+    reached = tf.reshape(reached, [-1])
     terms = tf.where(reached, tf.square(ratio - 1.0), 0.0)
     return tf.reduce_sum(terms) / tf.maximum(tf.reduce_sum(tf.cast(reached, terms.dtype)), 1.0)

@@ -54,13 +54,23 @@ def trial_configs(task: str, seeds: list[int], remedies=REMEDIES, out: str = "ru
     return found
 
 
-def run_remedies(task: str, seeds: list[int], *, out="runs", resume=False, overwrite=False, progress=None, **budget):
+def run_remedies(
+    task: str,
+    seeds: list[int],
+    *,
+    remedies=REMEDIES,
+    out="runs",
+    resume=False,
+    overwrite=False,
+    progress=None,
+    **budget,
+):
     """Train every remedy x seed of one task (trials already saved are read back with `resume`), save
     the trial table and the summary in the task's remedies folder; return (summary, notes)."""
     from pipelines.experiment import run_experiment
     from pipelines.sweep import summarise
 
-    trials = trial_configs(task, seeds, out=out, **budget)
+    trials = trial_configs(task, seeds, remedies, out=out, **budget)
     folder = experiment_path(out, FOLDER.format(task=task, length=LENGTHS[task]))
     headline = get_task(task).headline
     rows, notes = [], []
@@ -69,7 +79,16 @@ def run_remedies(task: str, seeds: list[int], *, out="runs", resume=False, overw
             result = run_experiment(config, resume=resume, overwrite=overwrite, progress=progress)
             notes += [f"{remedy.name} seed {seed}: {note}" for note in result.notes]
             metrics = result.table.set_index("model").loc[remedy.cell].to_dict()
-            rows.append({"remedy": remedy.name, "seed": seed, "cell": remedy.cell, **metrics})
+            rows.append(
+                {
+                    "remedy": remedy.name,
+                    "seed": seed,
+                    "cell": remedy.cell,
+                    "task": task,
+                    "length": LENGTHS[task],
+                    **metrics,
+                }
+            )
         table = pd.DataFrame(rows)
         summary = summarise(table, "remedy", headline).merge(extras(table), on="remedy")
         save_sweep(folder, table, summary)

@@ -46,8 +46,8 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dashboard_runs(runs, tmp_path_factory):
-    """The runs above plus the Overview's showcase, a tiny adding sweep over two lengths: what the
-    dashboard tests (AppTest and the browser) show."""
+    """The runs above plus the Overview's showcase, a tiny adding sweep over two lengths, and two rows of
+    the remedies experiment: what the dashboard tests (AppTest and the browser) show."""
     import shutil
 
     from dashboard.experiments import SHOWCASE
@@ -58,4 +58,8 @@ def dashboard_runs(runs, tmp_path_factory):
     shutil.copytree(runs["out"], out)
     config = AddingConfig(name=SHOWCASE, samples=300, cells=["simple_rnn", "lstm", "gru"], out=str(out), **TINY)
     run_sweep(config, "length", [6, 10], [0])
+    from pipelines.remedies import REMEDIES, run_remedies
+
+    chosen = [remedy for remedy in REMEDIES if remedy.name in ("tbptt-20", "esn")]
+    run_remedies("adding", [0], remedies=chosen, out=str(out), epochs=1, samples=60)
     return out

@@ -432,3 +432,20 @@ def test_a_cancelled_job_is_reported_as_cancelled_with_the_commands_last_words()
     process.wait(timeout=20)
     time.sleep(0.2)  # the reader thread takes the last line
     assert job.status == "cancelled" and job.reason() == "stopped after epoch 2"
+
+
+def test_remedies_page_charts_the_remedies_table(at_runs):
+    import json
+
+    from models.experiment_store import load_sweep
+
+    app = page("remedies_page").run()
+    assert not app.exception and not app.error
+    _, summary = load_sweep(at_runs / "remedies-adding-T100")
+    metric, horizons = (json.loads(spec) for spec in chart_specs(app))
+    assert metric["data"][0]["x"] == ["tbptt-20", "esn"]
+    np.testing.assert_allclose(metric["data"][0]["y"], summary["test_mse_mean"])
+    assert metric["data"][0]["text"] == ["solved 0/1", "solved 0/1"]
+    last = next(trace for trace in horizons["data"] if trace["name"] == "end of training")
+    assert last["y"][0] <= 19  # truncation at 20 caps how far back the gradient reaches
+    assert "esn's reservoir recalls about" in " ".join(c.value for c in app.caption)

@@ -25,6 +25,7 @@ PAGES = {
     "": ("Why a SimpleRNN forgets", ".js-plotly-plot .heatmaplayer"),  # the Overview, at the root
     "gradients": ("How far back the gradient reaches", ".js-plotly-plot .heatmaplayer"),
     "training": ("Loss per epoch", ".js-plotly-plot .scatterlayer"),
+    "remedies": ("Every remedy the literature names", ".js-plotly-plot .barlayer"),
     "forecasts": ("Lag check", ".js-plotly-plot .scatterlayer"),
     "text": ("Bits per character per epoch", ".js-plotly-plot .scatterlayer"),
     "data": ("Data explorer", ".js-plotly-plot .scatterlayer"),

@@ -151,6 +151,22 @@ def test_the_penalty_equals_its_formula_on_a_small_case():
     assert float(total) - float(task_loss) == pytest.approx(0.5 * expected, rel=1e-3)
 
 
+def test_the_penalty_has_a_finite_gradient_where_nothing_is_carried_or_almost_nothing_arrives():
+    """R = 0 carries nothing back (a norm at 0), and gradients of 1e-30 square to below float32's range."""
+    model = build_model("simple_rnn", (6, 2), units=3, seed=8)
+    cell = model.get_layer("simple_rnn_1").cell
+    cell.recurrent_kernel.assign(np.zeros((3, 3), "float32"))
+    hidden = tf.constant(np.random.default_rng(0).uniform(-0.5, 0.5, (4, 6, 3)), "float32")
+    tiny = tf.constant(np.random.default_rng(1).normal(size=(6, 4, 3)) * 1e-30, "float32")
+    with tf.GradientTape() as tape:
+        omega = gradient_penalty(cell, hidden, tiny)
+    assert float(omega) == pytest.approx(1.0, rel=1e-5)  # nothing carried: every ratio is 0, (0 - 1)^2 = 1
+    assert np.all(np.isfinite(tape.gradient(omega, cell.recurrent_kernel).numpy()))
+    cell.recurrent_kernel.assign(np.eye(3, dtype="float32") * 2)
+    linear_hidden = tf.zeros((4, 6, 3))  # tanh' = 1 at h = 0: each step doubles the gradient
+    assert float(gradient_penalty(cell, linear_hidden, tiny)) == pytest.approx(1.0, rel=1e-4)  # (2 - 1)^2
+
+
 # --- the echo-state network ---------------------------------------------------------------------
 
 
