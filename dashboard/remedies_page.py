@@ -21,7 +21,7 @@ def remedies_folders(root) -> list[str]:
     return [name for name in sweeps(root) if name.startswith(prefix)]
 
 
-def metric_chart(summary, headline: str, baseline: float | None) -> go.Figure:
+def metric_chart(summary, headline: str, baseline: float, baseline_name: str) -> go.Figure:
     """The task metric per remedy, mean over seeds with the spread, coloured by cell, with the solved count."""
     figure = go.Figure(
         go.Bar(
@@ -37,8 +37,7 @@ def metric_chart(summary, headline: str, baseline: float | None) -> go.Figure:
             name=headline,
         )
     )
-    if baseline is not None:
-        figure.add_hline(y=baseline, line_dash="dot", annotation_text="memoryless baseline")
+    figure.add_hline(y=baseline, line_dash="dot", annotation_text=f"baseline: {baseline_name}")
     return figure_layout(figure, 380, yaxis_title=headline.replace("_", " "), yaxis_type="log", showlegend=False)
 
 
@@ -56,7 +55,8 @@ def horizon_chart(summary, steps: int) -> go.Figure:
             )
         )
     figure.add_hline(y=steps - 1, line_dash="dot", annotation_text=f"the whole sequence ({steps - 1} steps back)")
-    return figure_layout(figure, 380, barmode="group", yaxis_title="gradient horizon (steps back)")
+    # no legend: its swatch would show one cell's colour; the caption says pale is first, solid is last
+    return figure_layout(figure, 380, barmode="group", yaxis_title="gradient horizon (steps back)", showlegend=False)
 
 
 def render() -> None:
@@ -80,7 +80,7 @@ def render() -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(metric_chart(summary, task.headline, baseline))
+        st.plotly_chart(metric_chart(summary, task.headline, baseline, task.baseline_name))
         st.caption("Lower is better; the bar is the mean over seeds, the whisker its spread.")
     with right:
         st.plotly_chart(horizon_chart(summary, steps))

@@ -8,6 +8,7 @@ import importlib
 
 _WHERE = {
     "CELLS": "models.cells",
+    "BACKPROP_CELLS": "models.cells",
     "build_model": "models.builder",
     "count_params": "models.builder",
     "set_forget_bias": "models.builder",

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from data import ConfigError
-from models.cells import BACKPROP_CELLS, INITS
+from models.cells import BACKPROP_CELLS, INITS, RESERVOIR_CELLS
 
 LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 assert tuple(LAYERS) == BACKPROP_CELLS, "every back-propagated cell in models/cells.py needs its Keras layer here"
@@ -58,6 +58,10 @@ def build_model(
             for tasks with a target per step. Defaults to `False`.
         seed: seeds every initializer and the global generators. Defaults to `0`.
     """
+    if cell in RESERVOIR_CELLS:
+        raise ConfigError(
+            f"A {cell} is not trained by back-propagation: build it with models.reservoir.build_reservoir_model."
+        )
     if cell not in LAYERS:
         raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(BACKPROP_CELLS)}.")
     if init not in INITS:

@@ -96,9 +96,10 @@ def run_experiment(
             cell_report = None if report is None else _part_of(report, index, len(config.cells))
             metrics = train_cell(setup, cell, resume=resume, progress=progress, report=cell_report)
             if "diverged_epoch" in metrics:
+                remedy = "lower --learning-rate" + ("" if config.clipnorm else " or add --clipnorm")
                 notes.append(
-                    f"{cell}: the loss diverged at epoch {metrics['diverged_epoch']}; lower --learning-rate or "
-                    "add --clipnorm (the run is saved with NaN metrics)."
+                    f"{cell}: the loss diverged at epoch {metrics['diverged_epoch']}; {remedy} "
+                    "(the run is saved with NaN metrics)."
                 )
             rows.append({"model": cell, **metrics})
         table = pd.DataFrame(rows)
@@ -242,6 +243,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
         started = time.perf_counter()
         row = train_epoch(epoch)
+        # wall time stays in history.csv, not in the metrics: the same seed must give the same metrics
         state.history.append({**row, "seconds": time.perf_counter() - started})
         state.epochs_done, state.log = epoch + 1, logger.log
         save_training_state(state_file, model, state)
@@ -259,7 +261,6 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
     metrics = {
         **evaluation.metrics,
         "params": count_params(model),
-        "seconds_per_epoch": mean_seconds(state.history),
         **summarize(logger.log, probe_layer),
     }
     if cell in RESERVOIR_CELLS:
@@ -334,12 +335,6 @@ def fit_reservoir(model: keras.Model, prepared: Prepared, config: TrainConfig, l
     loss = model.evaluate(prepared.train.x, prepared.train.y, batch_size=config.batch_size, verbose=0)
     val_loss = model.evaluate(prepared.validation.x, prepared.validation.y, batch_size=config.batch_size, verbose=0)
     return {"loss": float(loss), "val_loss": float(val_loss), "seconds": seconds}
-
-
-def mean_seconds(history: list[dict]) -> float:
-    """Wall time per epoch, validation included (NaN for a run resumed from before it was timed)."""
-    seconds = [row["seconds"] for row in history if np.isfinite(row.get("seconds", np.nan))]
-    return float(np.mean(seconds)) if seconds else float("nan")
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from models.experiment_store import check_writable, experiment_lock, experiment_path, save_sweep, sweep_files
+from models.run_store import read_history
 from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import get_task
 
@@ -93,6 +95,12 @@ def run_remedies(
         summary = summarise(table, "remedy", headline).merge(extras(table), on="remedy")
         save_sweep(folder, table, summary)
     return summary, notes
+
+
+def seconds_per_epoch(run: Path) -> float:
+    """Mean wall time of the run's epochs, validation included (history.csv's "seconds"; an esn has one row)."""
+    history = read_history(run)
+    return float(history["seconds"].mean()) if "seconds" in history else float("nan")
 
 
 def extras(trials: pd.DataFrame) -> pd.DataFrame:

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from data import ConfigError
-from models import CELLS, build_model, count_params, unroll_layer, unrolled_forward
+from models import BACKPROP_CELLS, build_model, count_params, unroll_layer, unrolled_forward
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", list(BACKPROP_CELLS))
 @pytest.mark.parametrize("layers", [1, 2])
 def test_unrolled_cell_reproduces_the_layers_own_output(cell, layers):
     x = np.random.default_rng(0).normal(size=(6, 15, 3)).astype("float32")

@@ -117,10 +117,12 @@ def test_defaults_resume_what_an_interrupted_first_run_left(tmp_path, monkeypatc
 
     small = [AddingConfig(cells=["lstm", "gru"], out=str(tmp_path), **ADDING)]
     monkeypatch.setattr(defaults, "default_configs", lambda out: small)
+    sweep = AddingConfig(cells=["lstm"], name="tiny-sweep", out=str(tmp_path), **{**ADDING, "length": 6})
+    monkeypatch.setattr(defaults, "default_sweeps", lambda out: [defaults.DefaultSweep(sweep, "length", [6, 8], [0])])
     run_experiment(AddingConfig(cells=["lstm"], out=str(tmp_path), **ADDING))  # as if stopped after lstm
     assert defaults.unfinished(small) == small
     assert defaults.main(["--out", str(tmp_path), "--resume"]) == 0
-    assert defaults.unfinished(small) == []
+    assert defaults.unfinished(small) == [] and defaults.defaults_complete(str(tmp_path))
     assert list(load_experiment(tmp_path / "adding-T10").comparison["model"]) == ["lstm", "gru", "predict-the-mean"]
     assert defaults.main(["--out", str(tmp_path), "--resume"]) == 0
     assert "are complete" in capsys.readouterr().out

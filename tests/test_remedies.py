@@ -239,3 +239,19 @@ def test_an_esn_trains_beside_the_other_cells_with_its_capacity_in_the_table(tmp
 def test_remedy_options_that_cannot_apply_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         AddingConfig(**options)
+
+
+@pytest.mark.slow
+def test_readme_remedies_rows_irnn_seed0_solves_and_truncation_caps_the_horizon(tmp_path):
+    """README, "Remedies", adding T = 100, seed 0: the IRNN solves it (0.0060, horizon 99); truncated
+    BPTT at 20 does not (0.175), and its gradient reaches 19 steps back, never more."""
+    from pipelines.experiment import run_experiment
+    from pipelines.remedies import REMEDIES, trial_configs
+
+    chosen = [remedy for remedy in REMEDIES if remedy.name in ("irnn", "tbptt-20")]
+    results = {
+        remedy.name: run_experiment(config).table.set_index("model").loc["simple_rnn"]
+        for remedy, _, config in trial_configs("adding", [0], chosen, out=str(tmp_path))
+    }
+    assert results["irnn"]["test_mse"] < 0.01 and results["irnn"]["gradient_horizon"] == 99
+    assert results["tbptt-20"]["test_mse"] > 0.1 and results["tbptt-20"]["gradient_horizon"] <= 19
