@@ -81,6 +81,7 @@ def run_remedies(
             result = run_experiment(config, resume=resume, overwrite=overwrite, progress=progress)
             notes += [f"{remedy.name} seed {seed}: {note}" for note in result.notes]
             metrics = result.table.set_index("model").loc[remedy.cell].to_dict()
+            metrics["seconds_per_epoch"] = seconds_per_epoch(result.runs[remedy.cell])  # not a metric: wall time
             rows.append(
                 {
                     "remedy": remedy.name,
