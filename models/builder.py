@@ -71,16 +71,7 @@ def build_model(
     if layers < 1 or units < 1:
         raise ConfigError(f"A model needs at least one layer and one unit (got layers={layers}, units={units}).")
     keras.utils.set_random_seed(seed)
-    stack: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape), name="sequence")]
-    if vocab_size is not None:
-        stack.append(
-            keras.layers.Embedding(
-                vocab_size,
-                embedding_dim,
-                name="embedding",
-                embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
-            )
-        )
+    stack = input_layers(input_shape, vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed)
     for index in range(layers):
         stack.append(
             LAYERS[cell](
@@ -94,22 +85,53 @@ def build_model(
                 **({"unit_forget_bias": False} if cell == "lstm" else {}),
             )
         )
-    classify = n_classes is not None
-    stack.append(
-        keras.layers.Dense(
-            n_classes if classify else 1,
-            activation="softmax" if classify else None,
-            name="head",
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
-        )
-    )
-    loss = "sparse_categorical_crossentropy" if classify else "mse"
+    stack.append(head_layer(n_classes, seed))
     model = keras.Sequential(stack, name=cell)
     if cell == "lstm":
         set_forget_bias(model, forget_bias)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
-    model.compile(optimizer=optimizer, loss=loss)
+    model.compile(optimizer=optimizer, loss=loss_of(n_classes))
     return model
+
+
+def input_layers(
+    input_shape: tuple[int, ...],
+    *,
+    vocab_size: int | None,
+    embedding_dim: int,
+    seed: int,
+    embedding_scale: float = 0.05,
+    trainable: bool = True,
+) -> list[keras.layers.Layer]:
+    """The model's input, and an Embedding of integer ids (uniform in +-embedding_scale) when a
+    vocabulary is given: the same for every cell, the echo-state network's included."""
+    stack: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape), name="sequence")]
+    if vocab_size is not None:
+        stack.append(
+            keras.layers.Embedding(
+                vocab_size,
+                embedding_dim,
+                name="embedding",
+                trainable=trainable,
+                embeddings_initializer=keras.initializers.RandomUniform(-embedding_scale, embedding_scale, seed=seed),
+            )
+        )
+    return stack
+
+
+def head_layer(n_classes: int | None, seed: int) -> keras.layers.Dense:
+    """A softmax over `n_classes`, or one regression output when None."""
+    classify = n_classes is not None
+    return keras.layers.Dense(
+        n_classes if classify else 1,
+        activation="softmax" if classify else None,
+        name="head",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
+    )
+
+
+def loss_of(n_classes: int | None) -> str:
+    return "sparse_categorical_crossentropy" if n_classes is not None else "mse"
 
 
 def recurrent_initializer(init: str, gain: float, seed: int) -> keras.initializers.Initializer:

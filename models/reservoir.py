@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from data import ConfigError
+from models.builder import head_layer, input_layers, loss_of
 from models.unroll import chain_layers, unroll_layer
 
 CLOSED_GATE = 30.0  # a bias whose sigmoid is 1 (or 0 negated) to float32 precision: a gate held shut or open
@@ -52,28 +53,16 @@ def build_reservoir_model(
     if not (0 < leak_rate <= 1):
         raise ConfigError(f"The leak rate must be above 0 and at most 1 (got {leak_rate}).")
     keras.utils.set_random_seed(seed)
-    stack: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape), name="sequence")]
-    if vocab_size is not None:
-        stack.append(
-            keras.layers.Embedding(
-                vocab_size,
-                embedding_dim,
-                name="embedding",
-                trainable=False,
-                embeddings_initializer=keras.initializers.RandomUniform(-1.0, 1.0, seed=seed),
-            )
-        )
-    reservoir = keras.layers.GRU(units, activation=activation, return_sequences=per_step, trainable=False, name="esn_1")
-    stack.append(reservoir)
-    classify = n_classes is not None
-    stack.append(
-        keras.layers.Dense(n_classes if classify else 1, activation="softmax" if classify else None, name="head")
+    # a fixed random embedding too (no gradient trains anything before the readout), on the inputs' scale
+    stack = input_layers(
+        input_shape, vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed, embedding_scale=1.0, trainable=False
     )
-    model = keras.Sequential(stack, name="esn")
+    reservoir = keras.layers.GRU(units, activation=activation, return_sequences=per_step, trainable=False, name="esn_1")
+    model = keras.Sequential([*stack, reservoir, head_layer(n_classes, seed)], name="esn")
     inputs = embedding_dim if vocab_size is not None else int(input_shape[-1])
     w_in, w = reservoir_weights(units, inputs, spectral_radius=spectral_radius, input_scale=input_scale, seed=seed)
     set_reservoir(reservoir, w_in, w, leak_rate)
-    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy" if classify else "mse")
+    model.compile(optimizer=keras.optimizers.Adam(), loss=loss_of(n_classes))
     return model
 
 
