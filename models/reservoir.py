@@ -134,16 +134,13 @@ def memory_capacity(
     u = np.random.default_rng(seed).uniform(-1, 1, steps).astype("float32")
     drive = np.zeros((1, steps, width), "float32")
     drive[0, :, 0] = u
-    states = tf.function(lambda sequence: unroll_layer(layer, sequence)[0])(
-        drive
-    )  # compiled: 4000 steps eagerly take seconds
-    states = np.asarray(states[0], dtype="float64")  # (steps, units)
+    unrolled = tf.function(lambda sequence: unroll_layer(layer, sequence)[0])  # compiled: eagerly, seconds
+    states = np.asarray(unrolled(drive)[0], dtype="float64")  # (steps, units)
     middle = washout + (steps - washout) // 2
+    test_rows = np.arange(middle, steps)
     total = 0.0
     for k in range(delays):
-        rows = np.arange(washout, steps)
-        rows = rows[rows >= k]
-        fit_rows, test_rows = rows[rows < middle], rows[rows >= middle]
+        fit_rows = np.arange(max(washout, k), middle)
         readout = LinearRegression().fit(states[fit_rows], u[fit_rows - k])
         recalled = readout.predict(states[test_rows])
         r = np.corrcoef(recalled, u[test_rows - k])[0, 1]

@@ -285,7 +285,8 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
 
 def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list):
     """A function that trains `model` for one epoch and returns fit's history row: model.fit itself,
-    or the custom step of --tbptt and --penalty (which shuffles as fit does, from the same seed)."""
+    or the custom step of --tbptt and --penalty (which shuffles with numpy from the epoch's seed, not
+    with fit's own shuffle: the same seed repeats either path exactly, but not one path by the other)."""
     train, validation = prepared.train, (prepared.validation.x, prepared.validation.y)
     if config.tbptt is None and not config.penalty:
 
