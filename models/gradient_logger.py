@@ -156,7 +156,7 @@ class GradientLogger(keras.callbacks.Callback):
         if self._probe_fn is None:
             self._probe_fn = self._build_probe(self.model)
         weights = np.ones(1, "float32") if self.probe_weights is None else self.probe_weights
-        out = {k: v.numpy() for k, v in self._probe_fn(self.probe_x, self.probe_y, weights).items()}
+        out = {k: v.numpy() for k, v in self._run_probe(self.probe_x, self.probe_y, weights).items()}
         row: dict[str, np.ndarray | float] = {STEP: self._batches_seen, EPOCH: self._epoch, LOSS: float(out.pop(LOSS))}
         row.update(out)
         for layer in self._layers:
@@ -169,6 +169,16 @@ class GradientLogger(keras.callbacks.Callback):
         self._records.append(row)
         if self._writer is not None:
             self._write_tensorboard(row)
+
+    def _run_probe(self, *args) -> dict:
+        """The probe, or under a tf.distribute strategy (--distribute) the probe run by each replica on
+        the whole probe batch (a distributed variable has a gradient only inside a replica), of which
+        the first replica's is kept: they are the same computation on identical weights."""
+        strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built under a strategy
+        if strategy is None:
+            return self._probe_fn(*args)
+        per_replica = strategy.run(self._probe_fn, args=args)
+        return {key: strategy.experimental_local_results(value)[0] for key, value in per_replica.items()}
 
     @property
     def log(self) -> dict[str, np.ndarray]:

@@ -119,7 +119,7 @@ def execute(args) -> int:
         values = " ".join(map(str, planned.values))
         print(f"training {planned.config.experiment_name()} ({planned.over} {values}, {planned.config.epochs} epochs)")
         with make_progress() as progress:
-            table, notes = run_sweep(
+            result = run_sweep(
                 planned.config,
                 planned.over,
                 planned.values,
@@ -128,8 +128,8 @@ def execute(args) -> int:
                 resume=args.resume,
                 progress=progress,
             )
-        print_table(table, f"{planned.config.experiment_name()}: held-back test split")
-        for note in notes:
+        print_table(result.summary, f"{planned.config.experiment_name()}: held-back test split")
+        for note in result.notes:
             print(f"note: {note}")
     print(
         f"default runs trained in {time.perf_counter() - started:.0f} s; start the dashboard with: streamlit run app.py"

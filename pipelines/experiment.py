@@ -18,6 +18,7 @@ from data import ConfigError, RunError
 from models import GradientLogger, build_model, count_params, save_run
 from models.cells import CELLS, RESERVOIR_CELLS
 from models.custom_fit import fit_epoch, make_train_step
+from models.distribution import distribution_scope
 from models.experiment_store import (
     check_replaceable,
     check_writable,
@@ -211,76 +212,80 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
 
 def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=None) -> dict:
     """Train one cell epoch by epoch (from its saved state when resuming), evaluate it and save its
-    run; return its metrics. After every epoch the whole training state is saved in one file."""
+    run; return its metrics. After every epoch the whole training state is saved in one file. With
+    --distribute, the model is built, restored, trained and saved under the strategy's scope."""
     config, prepared = setup.config, setup.prepared
-    model = build_cell(config, prepared, cell)
-    state_file = training_state_path(setup.experiment, cell)
-    probe_y = prepared.validation.y[: config.probe_size]
-    logger = GradientLogger(
-        prepared.validation.x[: config.probe_size],
-        probe_y,
-        every_n_batches=config.log_every,
-        probe_weights=setup.task.probe_weights(probe_y),
-        truncate_every=config.tbptt,
-    )
-    options = shared_options(config.to_dict())
-    state = TrainingState(options=options)
-    if resume and state_file.is_file():
-        state = load_training_state(state_file, model)
-        logger.restore(state.log)
-    else:
-        discard_backup(setup.experiment, cell)  # a stale state would silently resume
-    steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
-    bar = FitProgress(cell, config.epochs, steps, progress, report)
-    diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
-    if cell in RESERVOIR_CELLS:  # fitted in one go: no epochs
-        state.history, epochs = [fit_reservoir(model, prepared, config, logger)], range(0)
-    else:
-        train_epoch = epoch_trainer(model, prepared, config, [logger, bar])
-        epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
-    for epoch in epochs:
-        # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
-        keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
-        started = time.perf_counter()
-        row = train_epoch(epoch)
-        # wall time stays in history.csv, not in the metrics: the same seed must give the same metrics
-        state.history.append({**row, "seconds": time.perf_counter() - started})
-        state.epochs_done, state.log = epoch + 1, logger.log
-        save_training_state(state_file, model, state)
-        pause_for_tests("epoch")
-        if not np.isfinite(state.history[-1]["loss"]):
-            diverged = epoch + 1  # exploding gradients: a result to save, not a crash
-            break
-    history = pd.DataFrame(state.history)
-    probe_layer = recurrent_layers(model)[0].name  # its gradient must reach back to the earliest inputs
-    if diverged is None:
-        evaluation = setup.task.evaluate(config, prepared, model, cell, setup.baselines)
-    else:
-        evaluation = Evaluation({key: float("nan") for row in setup.baselines.rows for key in row if key != "model"})
-        evaluation.metrics["diverged_epoch"] = diverged
-    metrics = {
-        **evaluation.metrics,
-        "params": count_params(model),
-        **summarize(logger.log, probe_layer),
-    }
-    if cell in RESERVOIR_CELLS:
-        capacity = memory_capacity(model)
-        if capacity is not None:
-            metrics["memory_capacity"] = capacity
-    save_run(
-        run_path(setup.experiment, cell),
-        model,
-        {**config.to_dict(), "cell": cell},
-        metrics=metrics,
-        preprocessing={**prepared.preprocessing, "data": prepared.data_info},
-        outputs=evaluation.outputs,
-        history=history,
-        gradients=state.log,
-        predictions=evaluation.predictions,
-        overwrite=True,  # cells_to_train allowed only runs of this project to be replaced
-    )
-    discard_backup(setup.experiment, cell)
-    return metrics
+    with distribution_scope(config.distribute):
+        model = build_cell(config, prepared, cell)
+        state_file = training_state_path(setup.experiment, cell)
+        probe_y = prepared.validation.y[: config.probe_size]
+        logger = GradientLogger(
+            prepared.validation.x[: config.probe_size],
+            probe_y,
+            every_n_batches=config.log_every,
+            probe_weights=setup.task.probe_weights(probe_y),
+            truncate_every=config.tbptt,
+        )
+        options = shared_options(config.to_dict())
+        state = TrainingState(options=options)
+        if resume and state_file.is_file():
+            state = load_training_state(state_file, model)
+            logger.restore(state.log)
+        else:
+            discard_backup(setup.experiment, cell)  # a stale state would silently resume
+        steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
+        bar = FitProgress(cell, config.epochs, steps, progress, report)
+        diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
+        if cell in RESERVOIR_CELLS:  # fitted in one go: no epochs
+            state.history, epochs = [fit_reservoir(model, prepared, config, logger)], range(0)
+        else:
+            train_epoch = epoch_trainer(model, prepared, config, [logger, bar])
+            epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
+        for epoch in epochs:
+            # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
+            keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
+            started = time.perf_counter()
+            row = train_epoch(epoch)
+            # wall time stays in history.csv, not in the metrics: the same seed must give the same metrics
+            state.history.append({**row, "seconds": time.perf_counter() - started})
+            state.epochs_done, state.log = epoch + 1, logger.log
+            save_training_state(state_file, model, state)
+            pause_for_tests("epoch")
+            if not np.isfinite(state.history[-1]["loss"]):
+                diverged = epoch + 1  # exploding gradients: a result to save, not a crash
+                break
+        history = pd.DataFrame(state.history)
+        probe_layer = recurrent_layers(model)[0].name  # its gradient must reach back to the earliest inputs
+        if diverged is None:
+            evaluation = setup.task.evaluate(config, prepared, model, cell, setup.baselines)
+        else:
+            evaluation = Evaluation(
+                {key: float("nan") for row in setup.baselines.rows for key in row if key != "model"}
+            )
+            evaluation.metrics["diverged_epoch"] = diverged
+        metrics = {
+            **evaluation.metrics,
+            "params": count_params(model),
+            **summarize(logger.log, probe_layer),
+        }
+        if cell in RESERVOIR_CELLS:
+            capacity = memory_capacity(model)
+            if capacity is not None:
+                metrics["memory_capacity"] = capacity
+        save_run(
+            run_path(setup.experiment, cell),
+            model,
+            {**config.to_dict(), "cell": cell},
+            metrics=metrics,
+            preprocessing={**prepared.preprocessing, "data": prepared.data_info},
+            outputs=evaluation.outputs,
+            history=history,
+            gradients=state.log,
+            predictions=evaluation.predictions,
+            overwrite=True,  # cells_to_train allowed only runs of this project to be replaced
+        )
+        discard_backup(setup.experiment, cell)
+        return metrics
 
 
 def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list):

@@ -1,14 +1,14 @@
 """The classic vanishing-gradient experiments: vary one setting (sequence length, recurrent gain,
 clipping...) across cells and seeds, at an equal training budget, and tabulate what happens.
 
-Usage: python -m pipelines.sweep --task adding --over length --values 10 25 50 100 --seeds 0 1 2
+Usage: python -m pipelines.sweep --task adding --over length --values 10 25 50 100 --seeds 0 1 2 [--workers 2]
 """
 
 from __future__ import annotations
 
 import sys
 import typing
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 
 import pandas as pd
 
@@ -23,16 +23,57 @@ from pipelines.cli import (
     option_type,
     print_table,
 )
+from pipelines.ray_trials import Trial, TrialOutcome, run_trials
 from pipelines.tasks import TASKS, get_task, task_of
 from pipelines.tasks.config import TrainConfig
 
-COMMAND_FLAGS = ("task", "over", "values", "seeds", "overwrite", "resume", "quiet")
+COMMAND_FLAGS = (
+    "task",
+    "over",
+    "values",
+    "seeds",
+    "overwrite",
+    "resume",
+    "quiet",
+    "workers",
+    "threads_per_trial",
+    "ray_address",
+)
 
 
 def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
     """The settings a sweep may vary for a task (fields marked sweep=True), with how to read a value."""
     hints = typing.get_type_hints(config_class)
     return {spec.name: option_type(hints[spec.name]) for spec in fields(config_class) if spec.metadata.get("sweep")}
+
+
+@dataclass
+class Parallel:
+    """How to spread a sweep's trials over Ray (absent: one after another in this process)."""
+
+    workers: int | None  # trials at once (None: as many as the cluster's CPUs allow)
+    threads: int | None = None  # intra-op threads per trial (None: this machine's cores / workers)
+    address: str | None = None  # an existing Ray cluster (None: a local Ray started here)
+
+
+@dataclass
+class SweepResult:
+    summary: pd.DataFrame
+    notes: list[str]  # diverged trials, retried trials and trials that failed
+    failed: list[str]  # the labels of trials that failed (Ray only; the plain path stops at the first)
+
+
+def trials_of(config: TrainConfig, over: str, values: list, seeds: list[int]) -> list[Trial]:
+    """Every (value, seed) of a sweep as its own experiment, in the sweep's folder."""
+    base = config.experiment_name()
+    return [
+        Trial(
+            f"{over}={value} seed={seed}",
+            replace(config, **{over: value}, seed=seed, name=f"{base}/{over}-{value}-seed{seed}"),
+        )
+        for value in values
+        for seed in seeds
+    ]
 
 
 def sweep(
@@ -46,42 +87,91 @@ def sweep(
     progress=None,
     report=None,
     notes: list[str] | None = None,
+    failed: list[str] | None = None,
+    parallel: Parallel | None = None,
 ) -> pd.DataFrame:
-    """Train every cell for every value x seed; return one row per (value, seed, cell). With
-    `resume`, trials already saved are read back, not trained again. A diverged trial is a result:
-    it is saved with NaN metrics, noted in `notes`, and the sweep goes on."""
-    from pipelines.experiment import run_experiment
-
-    base = config.experiment_name()
-    rows = []
-    total = len(values) * len(seeds)
-    for index, (value, seed) in enumerate((v, s) for v in values for s in seeds):
-        label = f"{over}={value} seed={seed}"
-        trial = replace(config, **{over: value}, seed=seed, name=f"{base}/{over}-{value}-seed{seed}")
-        sub_report = (
-            None if report is None else (lambda f, m, i=index, tag=label: report((i + f) / total, f"{tag}: {m}"))
+    """Train every cell for every value x seed; return one row per (value, seed, cell), in that order
+    whichever way the trials ran. With `resume`, trials already saved are read back, not trained
+    again. A diverged trial is a result: it is saved with NaN metrics, noted in `notes`, and the
+    sweep goes on; so does a trial that fails on Ray (named in `failed`, its rows missing)."""
+    trials = trials_of(config, over, values, seeds)
+    if parallel is None:
+        outcomes = [
+            run_one(trial, index, len(trials), overwrite=overwrite, resume=resume, progress=progress, report=report)
+            for index, trial in enumerate(trials)
+        ]
+    else:
+        outcomes = run_trials(
+            trials,
+            workers=parallel.workers,
+            threads=parallel.threads,
+            address=parallel.address,
+            overwrite=overwrite,
+            resume=resume,
+            progress=progress,
         )
-        result = run_experiment(trial, overwrite=overwrite, resume=resume, progress=progress, report=sub_report)
+    rows = []
+    for trial, outcome in zip(trials, outcomes, strict=True):
         if notes is not None:
-            notes.extend(f"{label}: {note}" for note in result.notes)
+            notes.extend(outcome.notes)
+        if outcome.table is None:
+            if failed is not None:
+                failed.append(trial.label)
+            continue
         for cell in config.cells:
-            metrics = result.table.set_index("model").loc[cell].to_dict()
-            rows.append({over: value, "seed": seed, "cell": cell, **metrics})
+            metrics = outcome.table.set_index("model").loc[cell].to_dict()
+            rows.append({over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics})
     return pd.DataFrame(rows)
 
 
+def run_one(trial: Trial, index: int, total: int, *, overwrite, resume, progress, report) -> TrialOutcome:
+    """One trial in this process (the plain path), its progress reported as a share of the sweep."""
+    from pipelines.experiment import run_experiment
+
+    sub_report = (
+        None
+        if report is None
+        else (lambda fraction, message: report((index + fraction) / total, f"{trial.label}: {message}"))
+    )
+    result = run_experiment(trial.config, overwrite=overwrite, resume=resume, progress=progress, report=sub_report)
+    return TrialOutcome(result.table, [f"{trial.label}: {note}" for note in result.notes])
+
+
 def run_sweep(
-    config: TrainConfig, over: str, values: list, seeds: list[int], *, overwrite=False, resume=False, progress=None
-) -> tuple[pd.DataFrame, list[str]]:
-    """Train a whole sweep while holding its folder, then save its trial table and summary; returns
-    the summary and the notes on diverged trials."""
+    config: TrainConfig,
+    over: str,
+    values: list,
+    seeds: list[int],
+    *,
+    overwrite=False,
+    resume=False,
+    progress=None,
+    parallel: Parallel | None = None,
+) -> SweepResult:
+    """Train a whole sweep while holding its folder, then save its trial table and summary (of the
+    trials that succeeded)."""
     notes: list[str] = []
+    failed: list[str] = []
     folder = experiment_path(config.out, config.experiment_name())
     with experiment_lock(folder):
-        trials = sweep(config, over, values, seeds, overwrite=overwrite, resume=resume, progress=progress, notes=notes)
-        table = summarise(trials, over, task_of(config).headline)
-        save_sweep(folder, trials, table)
-    return table, notes
+        trials = sweep(
+            config,
+            over,
+            values,
+            seeds,
+            overwrite=overwrite,
+            resume=resume,
+            progress=progress,
+            notes=notes,
+            failed=failed,
+            parallel=parallel,
+        )
+        if len(trials):
+            table = summarise(trials, over, task_of(config).headline)
+            save_sweep(folder, trials, table)
+        else:
+            table = trials
+    return SweepResult(table, notes, failed)
 
 
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
@@ -111,12 +201,32 @@ def build_parser() -> OneLineParser:
         "--resume", action="store_true", help="continue an interrupted sweep: trials already saved are not retrained"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parallel = parser.add_argument_group("parallel trials (Ray)")
+    parallel.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="trials trained at once: 1 trains them one after another here, more start a local Ray "
+        "(default: 1, or every CPU of the cluster with --ray-address)",
+    )
+    parallel.add_argument(
+        "--threads-per-trial",
+        type=int,
+        default=None,
+        help="TensorFlow threads of each parallel trial (default: this machine's cores / --workers; 1 on a cluster)",
+    )
+    parallel.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="send the trials to an existing Ray cluster, e.g. 10.0.0.5:6379 (--out must be a folder every node shares)",
+    )
     add_task_options(parser, TrainConfig, {name: task.config_class for name, task in TASKS.items()}, skip=("seed",))
     return parser
 
 
-def plan(args) -> tuple[TrainConfig, list]:
-    """The base config and the values to sweep, checked before anything trains."""
+def plan(args) -> tuple[TrainConfig, list, Parallel | None]:
+    """The base config, the values to sweep and how to run the trials, checked before anything trains."""
     config_class = get_task(args.task).config_class
     given = given_options(args, config_class, args.task, exclude=COMMAND_FLAGS)
     readers = sweepable(config_class)
@@ -141,26 +251,57 @@ def plan(args) -> tuple[TrainConfig, list]:
         config = replace(config, name=f"sweep-{args.task}-{args.over}")
     experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
     check_writable(config.out)
-    return config, values
+    return config, values, parallel_of(args)
+
+
+def parallel_of(args) -> Parallel | None:
+    """None for the plain path (one trial after another in this process), else how to use Ray."""
+    for flag in ("workers", "threads_per_trial"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be at least 1 (got {value}).")
+    if args.ray_address is not None and not args.ray_address.strip():
+        raise ConfigError("--ray-address is empty: give the cluster's address, e.g. 10.0.0.5:6379.")
+    if args.ray_address is None and (args.workers or 1) == 1:
+        if args.threads_per_trial is not None:
+            raise ConfigError("--threads-per-trial applies to parallel trials: add --workers 2 or more.")
+        return None
+    return Parallel(args.workers, args.threads_per_trial, args.ray_address)
 
 
 def execute(args) -> int:
-    config, values = plan(args)
+    config, values, parallel = plan(args)
     import_tensorflow_quietly()
     from pipelines.progress import progress_unless
 
     folder = experiment_path(config.out, config.experiment_name())
     with progress_unless(args.quiet) as progress:
-        table, notes = run_sweep(
-            config, args.over, values, args.seeds, overwrite=args.overwrite, resume=args.resume, progress=progress
+        result = run_sweep(
+            config,
+            args.over,
+            values,
+            args.seeds,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            progress=progress,
+            parallel=parallel,
         )
-    print_table(
-        table, f"sweep over {args.over}: {args.task}, {config.epochs} epochs, seeds {' '.join(map(str, args.seeds))}"
-    )
-    for note in notes:
+    seeds = " ".join(map(str, args.seeds))
+    if len(result.summary):
+        print_table(result.summary, f"sweep over {args.over}: {args.task}, {config.epochs} epochs, seeds {seeds}")
+    for note in result.notes:
         print(f"note: {note}")
     trials_file, summary_file = sweep_files(folder)
-    print(f"saved: {summary_file}, {trials_file} and one run folder per trial")
+    if len(result.summary):
+        print(f"saved: {summary_file}, {trials_file} and one run folder per finished trial")
+    if result.failed:
+        total = len(values) * len(args.seeds)
+        print(
+            f"error: {len(result.failed)} of {total} trials failed ({'; '.join(result.failed)}): the others are saved; "
+            "rerun the same command with --resume to train the rest.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from data import ConfigError
 from models.cells import CELLS, INITS, RESERVOIR_CELLS
+from models.distribution import DISTRIBUTIONS
 from models.experiment_store import check_name
 
 
@@ -58,6 +59,12 @@ class TrainConfig:
     leak_rate: float = option(1.0, "esn: the share of the new state mixed in at each step (1: no leak)")
     ridge: float = option(1e-3, "esn: L2 penalty of the readout's ridge regression")
     dropout: float = option(0.0, "input dropout of each recurrent layer")
+    distribute: str = option(
+        "none",
+        "train each cell with tf.distribute: mirrored (every GPU here, else every CPU device; one batch split "
+        "between them) or none",
+        choices=DISTRIBUTIONS,
+    )
     seed: int = option(0, "seed for weights, data order and generated data")
     log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
     probe_size: int = option(64, "validation windows in the gradient probe batch")
@@ -112,6 +119,10 @@ class TrainConfig:
             "--tbptt and --penalty train without dropout: set --dropout 0.",
         )
         reservoir = [cell for cell in self.cells if cell in RESERVOIR_CELLS]
+        require(
+            self.distribute == "none" or not (custom or reservoir),
+            f"--distribute {self.distribute} trains with model.fit: drop --tbptt, --penalty and the esn cell.",
+        )
         require(
             not reservoir or not custom,
             "The esn's readout is fitted by ridge regression, not by back-propagation: train it without --tbptt and --penalty.",

@@ -1,0 +1,179 @@
+"""Independent trials (a sweep's, the remedies') trained in parallel on Ray: a local Ray started in
+this process, or an existing cluster. One Ray task per trial, with a fixed share of threads; a trial
+that fails or whose worker dies is retried once (resuming from its last saved epoch), and reported if it fails again.
+
+Ray schedules; this module only submits, waits and collects. Each trial writes its runs into the
+experiment store itself (atomically, under its own lock), so on a cluster --out must be a folder
+every node sees at the same path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from data import LabError, RunError
+from models.pause import crash_for_tests
+from pipelines.tasks.config import TrainConfig
+
+ATTEMPTS = 2  # a failed trial is retried once
+PASSED_ENV = ("VGL_",)  # the project's own settings (and test hooks) reach every worker
+
+
+@dataclass
+class Trial:
+    label: str  # how the summary and notes name it, e.g. "length=50 seed=1"
+    config: TrainConfig
+
+
+@dataclass
+class TrialOutcome:
+    table: pd.DataFrame | None  # the trial's comparison table; None if every attempt failed
+    notes: list[str] = field(default_factory=list)  # the experiment's notes (a diverged cell) and failures
+    error: str | None = None  # why the last attempt failed, if none succeeded
+
+
+def default_threads(workers: int) -> int:
+    """Each local trial's share of this machine's cores (at least one)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_trials(
+    trials: list[Trial],
+    *,
+    workers: int | None,
+    threads: int | None = None,
+    address: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress=None,
+) -> list[TrialOutcome]:
+    """Train every trial on Ray, at most `workers` at once, each with `threads` intra-op threads;
+    return one outcome per trial, in the trials' order. Uses the Ray this process is already
+    connected to, else starts a local one (or joins `address`) and stops it again at the end."""
+    import ray
+
+    threads = threads or (1 if address else default_threads(workers or 1))
+    started_here = not ray.is_initialized()
+    if started_here:
+        connect(address, None if address else (workers or 1) * threads)
+    in_flight = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+    remote = ray.remote(train_trial).options(
+        num_cpus=threads,
+        max_retries=0,  # the retry is ours, so the summary can say which trials needed one
+        runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}},
+    )
+    board = Board(len(trials), progress)
+    outcomes: list[TrialOutcome | None] = [None] * len(trials)
+    failures: dict[int, str] = {}
+    waiting = list(range(len(trials)))
+    running: dict = {}  # Ray object ref -> trial index
+    try:
+        while waiting or running:
+            while waiting and len(running) < in_flight:
+                index = waiting.pop(0)
+                running[remote.remote(trials[index].config, overwrite, resume or index in failures, threads)] = index
+            board.show(running=len(running))
+            (ready, *_), _ = ray.wait(list(running), num_returns=1)
+            index = running.pop(ready)
+            label = trials[index].label
+            try:
+                table, notes = ray.get(ready)
+            except ray.exceptions.RayError as error:
+                reason, refused = describe_failure(error)
+                if index not in failures and not refused:
+                    failures[index] = reason
+                    waiting.insert(0, index)  # retried at once, resuming from the failed attempt's last epoch
+                    continue
+                attempts = "was refused" if refused else "failed twice"
+                note = f"{label}: {attempts} ({reason}); it is not in the tables: rerun with --resume to train it."
+                outcomes[index] = TrialOutcome(None, [note], reason)
+                board.failed += 1
+                continue
+            if index in failures:
+                notes = [f"the first attempt failed ({failures[index]}); the retry succeeded.", *notes]
+            outcomes[index] = TrialOutcome(table, [f"{label}: {note}" for note in notes])
+            board.done += 1
+    finally:
+        for ref in running:  # Ctrl-C: a cluster would otherwise go on training
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
+    board.show(running=0)
+    return outcomes
+
+
+def connect(address: str | None, num_cpus: int | None) -> None:
+    """Start a local Ray with `num_cpus` CPUs, or join the cluster at `address`."""
+    import ray
+
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+    try:
+        if address is None:
+            ray.init(num_cpus=num_cpus, **quiet)
+        else:
+            ray.init(address=address, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise RunError(
+            f"Could not start or reach {where} ({str(error).splitlines()[0] if str(error) else type(error).__name__}): "
+            "check the address (`ray status` on the head node shows it), or drop --ray-address to run here."
+        ) from None
+
+
+def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int) -> tuple[pd.DataFrame, list[str]]:
+    """One trial, in a Ray worker: its share of threads, then the same run_experiment as the plain path."""
+    share_threads(threads)
+    experiment = Path(config.out)
+    if not experiment.is_dir():  # a cluster node that does not share the driver's --out
+        raise RunError(f"--out {config.out} is not a folder on this node: on a cluster, --out must be a shared folder.")
+    crash_for_tests(f"trial {config.experiment_name()}")
+    from pipelines.experiment import run_experiment
+
+    result = run_experiment(config, overwrite=overwrite, resume=resume)
+    return result.table, result.notes
+
+
+def share_threads(threads: int) -> None:
+    """Fix this worker's TensorFlow thread pools before its first op. A worker reused for a later
+    trial already has them (TensorFlow cannot change them once running)."""
+    from pipelines.cli import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # already initialised by an earlier trial in this worker
+
+
+def describe_failure(error: Exception) -> tuple[str, bool]:
+    """One clause for a failed attempt (the trial's own error sentence, or that its worker died), and
+    whether the trial was refused as bad input: the same input would be refused again, so no retry."""
+    import ray
+
+    if isinstance(error, ray.exceptions.WorkerCrashedError):
+        return "its worker died", False
+    cause = getattr(error, "cause", None) or error
+    if isinstance(cause, LabError):
+        return str(cause), True
+    first_line = next(iter(str(cause).strip().splitlines()), "")
+    return f"{type(cause).__name__}: {first_line}".rstrip(": "), False
+
+
+class Board:
+    """Trials done / running / failed, on one progress bar (when there is a terminal to show it on)."""
+
+    def __init__(self, total: int, progress):
+        self.total, self.progress, self.done, self.failed = total, progress, 0, 0
+        self.task = progress.add_task("trials", total=total, status="") if progress is not None else None
+
+    def show(self, running: int) -> None:
+        if self.progress is not None:
+            status = f"done {self.done}, running {running}, failed {self.failed}"
+            self.progress.update(self.task, completed=self.done + self.failed, status=status)
