@@ -87,8 +87,10 @@ def main() -> None:
     config = AddingConfig(cells=[args.cell], out=root, name="bench", **BUDGET)
     prepared = experiment.task_of(config).prepare(config)
     clock = Clock()
-    print(f"{args.cell}({BUDGET['units']}), adding T={BUDGET['length']}, {len(prepared.train.x)} training sequences, "
-          f"batch {BUDGET['batch_size']}, {BUDGET['epochs']} epochs; logger every {config.log_every} batches and at epoch ends")
+    print(
+        f"{args.cell}({BUDGET['units']}), adding T={BUDGET['length']}, {len(prepared.train.x)} training sequences, "
+        f"batch {BUDGET['batch_size']}, {BUDGET['epochs']} epochs; logger every {config.log_every} batches and at epoch ends"
+    )
     pipeline_run(root, config, clock), bare_run(config, prepared, args.cell)  # warm-up: first-call costs
     ratios, shares = [], []
     for repeat in range(args.repeats):
@@ -100,9 +102,14 @@ def main() -> None:
             bare = bare_run(config, prepared, args.cell)
         ratios.append(per_epoch / bare)
         shares.append(logger / bare)
-        print(f"  repeat {repeat + 1}: bare fit {bare:.2f} s/epoch, pipeline {per_epoch:.2f} s/epoch "
-              f"(ratio {ratios[-1]:.3f}), inside the logger {logger:.3f} s/epoch", flush=True)
-    print(f"pipeline / bare model.fit per epoch: median {np.median(ratios):.3f} (range {min(ratios):.3f} to {max(ratios):.3f}; target <= 1.05)")
+        print(
+            f"  repeat {repeat + 1}: bare fit {bare:.2f} s/epoch, pipeline {per_epoch:.2f} s/epoch "
+            f"(ratio {ratios[-1]:.3f}), inside the logger {logger:.3f} s/epoch",
+            flush=True,
+        )
+    print(
+        f"pipeline / bare model.fit per epoch: median {np.median(ratios):.3f} (range {min(ratios):.3f} to {max(ratios):.3f}; target <= 1.05)"
+    )
     print(f"of which the GradientLogger: median {np.median(shares):.3f} of a bare epoch")
     shutil.rmtree(root, ignore_errors=True)
 

@@ -75,7 +75,9 @@ def main() -> None:
         same = tables[1].equals(tables[2])
         ratios.append(times[1] / times[2])
         print(f"  repeat {repeat + 1}: speed-up {ratios[-1]:.2f}x, identical trial tables: {'yes' if same else 'NO'}")
-    print(f"speed-up of --workers 2 over --workers 1 (wall time, whole command): {min(ratios):.2f}x to {max(ratios):.2f}x (target >= 1.5x)")
+    print(
+        f"speed-up of --workers 2 over --workers 1 (wall time, whole command): {min(ratios):.2f}x to {max(ratios):.2f}x (target >= 1.5x)"
+    )
     shutil.rmtree(root, ignore_errors=True)
     print("Ray's own cost, before any trial trains:")
     for name, seconds in ray_startup().items():
