@@ -37,6 +37,7 @@ from models.experiment_store import (
 )
 from models.gradient_log import summarize
 from models.pause import pause_for_tests
+from models.reseed import reseed
 from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
 from models.run_store import is_finished_run, read_run_info
 from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
@@ -243,7 +244,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
         for epoch in epochs:
             # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
-            keras.utils.set_random_seed(epoch_seed(config.seed, epoch))
+            reseed(epoch_seed(config.seed, epoch))
             started = time.perf_counter()
             row = train_epoch(epoch)
             # wall time stays in history.csv, not in the metrics: the same seed must give the same metrics

@@ -271,7 +271,8 @@ def parallel_of(args) -> Parallel | None:
 
 def execute(args) -> int:
     config, values, parallel = plan(args)
-    import_tensorflow_quietly()
+    if parallel is None:  # on Ray, only the workers train: this process need not load TensorFlow (~5 s)
+        import_tensorflow_quietly()
     from pipelines.progress import progress_unless
 
     folder = experiment_path(config.out, config.experiment_name())
