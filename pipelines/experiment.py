@@ -42,8 +42,8 @@ from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
 from models.run_store import is_finished_run, read_run_info
 from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
 from models.unroll import recurrent_layers
+from pipelines.fit_progress import FitProgress
 from pipelines.memory import check_memory
-from pipelines.progress import FitProgress
 from pipelines.tasks import task_of
 from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
 from pipelines.tasks.config import TrainConfig

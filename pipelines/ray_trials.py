@@ -10,7 +10,6 @@ every node sees at the same path.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,22 +17,10 @@ import pandas as pd
 from data import LabError, RunError
 from models.pause import crash_for_tests
 from pipelines.tasks.config import TrainConfig
+from pipelines.trials import Trial, TrialOutcome
 
 ATTEMPTS = 2  # a failed trial is retried once
 PASSED_ENV = ("VGL_",)  # the project's own settings (and test hooks) reach every worker
-
-
-@dataclass
-class Trial:
-    label: str  # how the summary and notes name it, e.g. "length=50 seed=1"
-    config: TrainConfig
-
-
-@dataclass
-class TrialOutcome:
-    table: pd.DataFrame | None  # the trial's comparison table; None if every attempt failed
-    notes: list[str] = field(default_factory=list)  # the experiment's notes (a diverged cell) and failures
-    error: str | None = None  # why the last attempt failed, if none succeeded
 
 
 def default_threads(workers: int) -> int:
@@ -90,7 +77,7 @@ def run_trials(
                     continue
                 attempts = "was refused" if refused else "failed twice"
                 note = f"{label}: {attempts} ({reason}); it is not in the tables: rerun with --resume to train it."
-                outcomes[index] = TrialOutcome(None, [note], reason)
+                outcomes[index] = TrialOutcome(None, [note])
                 board.failed += 1
                 continue
             if index in failures:

@@ -1,7 +1,7 @@
 """The remedies experiment: every answer to vanishing gradients the literature names, trained on the
 adding problem (T = 100) and the copy task (T = 50) at one budget and three seeds, in one table per task.
 
-Usage: python -m pipelines.remedies [--tasks adding copy] [--seeds 0 1 2] [--resume]
+Usage: python -m pipelines.remedies [--tasks adding copy] [--seeds 0 1 2] [--resume] [--workers 2]
 """
 
 from __future__ import annotations
@@ -12,10 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.experiment_store import check_writable, experiment_lock, experiment_path, save_sweep, sweep_files
+from models.experiment_store import (
+    check_writable,
+    experiment_lock,
+    experiment_path,
+    run_path,
+    save_sweep,
+    sweep_files,
+)
 from models.run_store import read_history
 from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import get_task
+from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, train_trials
 
 
 @dataclass(frozen=True)
@@ -65,23 +73,28 @@ def run_remedies(
     resume=False,
     overwrite=False,
     progress=None,
+    parallel: Parallel | None = None,
     **budget,
 ):
     """Train every remedy x seed of one task (trials already saved are read back with `resume`), save
-    the trial table and the summary in the task's remedies folder; return (summary, notes)."""
-    from pipelines.experiment import run_experiment
-    from pipelines.sweep import summarise
+    the trial table and the summary in the task's remedies folder (of the trials that succeeded)."""
+    from pipelines.sweep import SweepResult, summarise
 
-    trials = trial_configs(task, seeds, remedies, out=out, **budget)
+    chosen = trial_configs(task, seeds, remedies, out=out, **budget)
+    trials = [Trial(f"{remedy.name} seed {seed}", config) for remedy, seed, config in chosen]
     folder = experiment_path(out, FOLDER.format(task=task, length=LENGTHS[task]))
     headline = get_task(task).headline
-    rows, notes = [], []
+    rows, notes, failed = [], [], []
     with experiment_lock(folder):
-        for remedy, seed, config in trials:
-            result = run_experiment(config, resume=resume, overwrite=overwrite, progress=progress)
-            notes += [f"{remedy.name} seed {seed}: {note}" for note in result.notes]
-            metrics = result.table.set_index("model").loc[remedy.cell].to_dict()
-            metrics["seconds_per_epoch"] = seconds_per_epoch(result.runs[remedy.cell])  # not a metric: wall time
+        outcomes = train_trials(trials, parallel, resume=resume, overwrite=overwrite, progress=progress)
+        for (remedy, seed, config), trial, outcome in zip(chosen, trials, outcomes, strict=True):
+            notes += outcome.notes
+            if outcome.table is None:
+                failed.append(trial.label)
+                continue
+            metrics = outcome.table.set_index("model").loc[remedy.cell].to_dict()
+            run = run_path(experiment_path(out, config.experiment_name()), remedy.cell)
+            metrics["seconds_per_epoch"] = seconds_per_epoch(run)  # not a metric: wall time
             rows.append(
                 {
                     "remedy": remedy.name,
@@ -93,9 +106,11 @@ def run_remedies(
                 }
             )
         table = pd.DataFrame(rows)
-        summary = summarise(table, "remedy", headline).merge(extras(table), on="remedy")
-        save_sweep(folder, table, summary)
-    return summary, notes
+        summary = table
+        if len(table):
+            summary = summarise(table, "remedy", headline).merge(extras(table), on="remedy")
+            save_sweep(folder, table, summary)
+    return SweepResult(summary, notes, failed)
 
 
 def seconds_per_epoch(run: Path) -> float:
@@ -133,6 +148,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--resume", action="store_true", help="keep the trials already saved and train the rest")
     parser.add_argument("--overwrite", action="store_true", help="retrain trials already saved")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_parallel_options(parser)
     return parser
 
 
@@ -145,25 +161,40 @@ def execute(args) -> int:
     for task in args.tasks:
         trial_configs(task, args.seeds, out=args.out, **budget)  # a bad option fails here, before any training
     check_writable(args.out)
-    import_tensorflow_quietly()
+    parallel = parallel_of(args)
+    if parallel is None:  # on Ray, only the workers train
+        import_tensorflow_quietly()
     from pipelines.progress import progress_unless
 
+    failed = []
     for task in args.tasks:
         with progress_unless(args.quiet) as progress:
-            summary, notes = run_remedies(
+            result = run_remedies(
                 task,
                 args.seeds,
                 out=args.out,
                 resume=args.resume,
                 overwrite=args.overwrite,
                 progress=progress,
+                parallel=parallel,
                 **budget,
             )
-        print_table(summary, f"remedies on {task}, T = {LENGTHS[task]}: {args.epochs} epochs, seeds {args.seeds}")
-        for note in notes:
+        if len(result.summary):
+            title = f"remedies on {task}, T = {LENGTHS[task]}: {args.epochs} epochs, seeds {args.seeds}"
+            print_table(result.summary, title)
+        for note in result.notes:
             print(f"note: {note}")
         folder = experiment_path(args.out, FOLDER.format(task=task, length=LENGTHS[task]))
-        print(f"saved: {sweep_files(folder)[1]} and one run folder per trial")
+        if len(result.summary):
+            print(f"saved: {sweep_files(folder)[1]} and one run folder per finished trial")
+        failed += [f"{task} {label}" for label in result.failed]
+    if failed:
+        print(
+            f"error: {len(failed)} trials failed ({'; '.join(failed)}): the others are saved; "
+            "rerun the same command with --resume to train the rest.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

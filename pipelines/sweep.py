@@ -23,9 +23,9 @@ from pipelines.cli import (
     option_type,
     print_table,
 )
-from pipelines.ray_trials import Trial, TrialOutcome, run_trials
 from pipelines.tasks import TASKS, get_task, task_of
 from pipelines.tasks.config import TrainConfig
+from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, train_trials
 
 COMMAND_FLAGS = (
     "task",
@@ -45,15 +45,6 @@ def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
     """The settings a sweep may vary for a task (fields marked sweep=True), with how to read a value."""
     hints = typing.get_type_hints(config_class)
     return {spec.name: option_type(hints[spec.name]) for spec in fields(config_class) if spec.metadata.get("sweep")}
-
-
-@dataclass
-class Parallel:
-    """How to spread a sweep's trials over Ray (absent: one after another in this process)."""
-
-    workers: int | None  # trials at once (None: as many as the cluster's CPUs allow)
-    threads: int | None = None  # intra-op threads per trial (None: this machine's cores / workers)
-    address: str | None = None  # an existing Ray cluster (None: a local Ray started here)
 
 
 @dataclass
@@ -95,21 +86,7 @@ def sweep(
     again. A diverged trial is a result: it is saved with NaN metrics, noted in `notes`, and the
     sweep goes on; so does a trial that fails on Ray (named in `failed`, its rows missing)."""
     trials = trials_of(config, over, values, seeds)
-    if parallel is None:
-        outcomes = [
-            run_one(trial, index, len(trials), overwrite=overwrite, resume=resume, progress=progress, report=report)
-            for index, trial in enumerate(trials)
-        ]
-    else:
-        outcomes = run_trials(
-            trials,
-            workers=parallel.workers,
-            threads=parallel.threads,
-            address=parallel.address,
-            overwrite=overwrite,
-            resume=resume,
-            progress=progress,
-        )
+    outcomes = train_trials(trials, parallel, overwrite=overwrite, resume=resume, progress=progress, report=report)
     rows = []
     for trial, outcome in zip(trials, outcomes, strict=True):
         if notes is not None:
@@ -122,19 +99,6 @@ def sweep(
             metrics = outcome.table.set_index("model").loc[cell].to_dict()
             rows.append({over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics})
     return pd.DataFrame(rows)
-
-
-def run_one(trial: Trial, index: int, total: int, *, overwrite, resume, progress, report) -> TrialOutcome:
-    """One trial in this process (the plain path), its progress reported as a share of the sweep."""
-    from pipelines.experiment import run_experiment
-
-    sub_report = (
-        None
-        if report is None
-        else (lambda fraction, message: report((index + fraction) / total, f"{trial.label}: {message}"))
-    )
-    result = run_experiment(trial.config, overwrite=overwrite, resume=resume, progress=progress, report=sub_report)
-    return TrialOutcome(result.table, [f"{trial.label}: {note}" for note in result.notes])
 
 
 def run_sweep(
@@ -201,26 +165,7 @@ def build_parser() -> OneLineParser:
         "--resume", action="store_true", help="continue an interrupted sweep: trials already saved are not retrained"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parallel = parser.add_argument_group("parallel trials (Ray)")
-    parallel.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="trials trained at once: 1 trains them one after another here, more start a local Ray "
-        "(default: 1, or every CPU of the cluster with --ray-address)",
-    )
-    parallel.add_argument(
-        "--threads-per-trial",
-        type=int,
-        default=None,
-        help="TensorFlow threads of each parallel trial (default: this machine's cores / --workers; 1 on a cluster)",
-    )
-    parallel.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDRESS",
-        help="send the trials to an existing Ray cluster, e.g. 10.0.0.5:6379 (--out must be a folder every node shares)",
-    )
+    add_parallel_options(parser)
     add_task_options(parser, TrainConfig, {name: task.config_class for name, task in TASKS.items()}, skip=("seed",))
     return parser
 
@@ -252,21 +197,6 @@ def plan(args) -> tuple[TrainConfig, list, Parallel | None]:
     experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
     check_writable(config.out)
     return config, values, parallel_of(args)
-
-
-def parallel_of(args) -> Parallel | None:
-    """None for the plain path (one trial after another in this process), else how to use Ray."""
-    for flag in ("workers", "threads_per_trial"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{flag.replace('_', '-')} must be at least 1 (got {value}).")
-    if args.ray_address is not None and not args.ray_address.strip():
-        raise ConfigError("--ray-address is empty: give the cluster's address, e.g. 10.0.0.5:6379.")
-    if args.ray_address is None and (args.workers or 1) == 1:
-        if args.threads_per_trial is not None:
-            raise ConfigError("--threads-per-trial applies to parallel trials: add --workers 2 or more.")
-        return None
-    return Parallel(args.workers, args.threads_per_trial, args.ray_address)
 
 
 def execute(args) -> int:

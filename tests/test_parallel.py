@@ -80,6 +80,14 @@ def test_bad_parallel_options_are_one_sentence(tmp_path, capsys, extra, message)
     assert not (tmp_path / "runs").exists()
 
 
+def test_the_remedies_take_the_same_parallel_options(tmp_path, capsys):
+    from pipelines import remedies
+
+    assert remedies.main(["--workers", "0", "--out", str(tmp_path / "runs")]) == 2
+    assert "--workers must be at least 1 (got 0)." in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
 # Two logical CPU devices must be set before TensorFlow starts: a fresh process trains the same
 # experiment without and with MirroredStrategy.
 MIRRORED = """

@@ -149,7 +149,7 @@ def test_config_file_repeats_the_run_of_that_cell_exactly(runs, tmp_path, capsys
 def test_resume_continues_exactly_where_an_interruption_stopped(tmp_path, monkeypatch):
     """Ctrl-C after epoch 1 of 3, then --resume: epoch 0 is not trained again, and the run equals an
     uninterrupted one with the same seed, metrics and gradient log alike (the log covers all 3 epochs)."""
-    from pipelines import progress
+    from pipelines import fit_progress as progress
 
     config = dict(length=10, samples=300, cells=["lstm"], **{**TINY, "epochs": 3})
     whole = run_experiment(AddingConfig(out=str(tmp_path / "whole"), **config))
