@@ -23,8 +23,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py
 
+# Two test processes (the suite is mostly single-threaded tracing); a file's tests stay together.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m slow
@@ -39,6 +40,8 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_epoch_loop.py
 	$(BIN)/python bench/bench_generation.py
 	$(BIN)/python bench/bench_dashboard.py
+	$(BIN)/python bench/bench_pipeline_epoch.py
+	$(BIN)/python bench/bench_sweep_workers.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
