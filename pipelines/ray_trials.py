@@ -99,15 +99,16 @@ def connect(address: str | None, num_cpus: int | None) -> None:
 
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
-        if address is None:
-            ray.init(num_cpus=num_cpus, **quiet)
+        if address is None:  # "local": a new instance, even if RAY_ADDRESS or `ray start` names another
+            ray.init(address="local", num_cpus=num_cpus, **quiet)
         else:
             ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise RunError(
             f"Could not start or reach {where} ({str(error).splitlines()[0] if str(error) else type(error).__name__}): "
-            "check the address (`ray status` on the head node shows it), or drop --ray-address to run here."
+            "check the address (`ray status` on the head node shows it; a cluster started with token "
+            "authentication also needs RAY_AUTH_MODE=token and its token here), or drop --ray-address to run here."
         ) from None
 
 

@@ -43,7 +43,7 @@ def test_a_sweep_on_ray_saves_what_the_plain_path_saves_and_survives_a_dead_work
     on_ray = tmp_path / "ray"
     blocker = on_ray / REFUSED / "lstm"
     blocker.mkdir(parents=True)
-    assert main(command(on_ray, "--workers", "2")) == 1
+    assert main(command(on_ray, "--workers", "2", "--threads-per-trial", "1")) == 1  # a local Ray of 2 CPUs
     out, err = capsys.readouterr()
     assert "length=10 seed=1: the first attempt failed (its worker died); the retry succeeded." in out
     assert "length=6 seed=1: was refused" in out and "is not a saved run" in out
