@@ -88,6 +88,14 @@ def test_the_remedies_take_the_same_parallel_options(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("options", [{"tbptt": 5}, {"penalty": 1.0, "cells": ["simple_rnn"]}, {"cells": ["esn"]}])
+def test_distribute_refuses_what_model_fit_does_not_train(options):
+    from data import ConfigError
+
+    with pytest.raises(ConfigError, match="--distribute mirrored trains with model.fit"):
+        AddingConfig(distribute="mirrored", **options)
+
+
 # Two logical CPU devices must be set before TensorFlow starts: a fresh process trains the same
 # experiment without and with MirroredStrategy.
 MIRRORED = """
