@@ -1,6 +1,7 @@
 """Independent trials (a sweep's, the remedies') trained in parallel on Ray: a local Ray started in
 this process, or an existing cluster. One Ray task per trial, with a fixed share of threads; a trial
-that fails or whose worker dies is retried once (resuming from its last saved epoch), and reported if it fails again.
+that fails or whose worker dies is retried once (resuming from its last saved epoch), and reported
+if it fails again.
 
 Ray schedules; this module only submits, waits and collects. Each trial writes its runs into the
 experiment store itself (atomically, under its own lock), so on a cluster --out must be a folder
@@ -19,7 +20,6 @@ from models.pause import crash_for_tests
 from pipelines.tasks.config import TrainConfig
 from pipelines.trials import Trial, TrialOutcome
 
-ATTEMPTS = 2  # a failed trial is retried once
 PASSED_ENV = ("VGL_",)  # the project's own settings (and test hooks) reach every worker
 
 
@@ -62,7 +62,10 @@ def run_trials(
         while waiting or running:
             while waiting and len(running) < in_flight:
                 index = waiting.pop(0)
-                running[remote.remote(trials[index].config, overwrite, resume or index in failures, threads)] = index
+                # A retry resumes from the failed attempt's last epoch; not under --overwrite, where
+                # resuming would keep a stale run the failed attempt had not replaced yet.
+                again = index in failures and not overwrite
+                running[remote.remote(trials[index].config, overwrite, resume or again, threads)] = index
             board.show(running=len(running))
             (ready, *_), _ = ray.wait(list(running), num_returns=1)
             index = running.pop(ready)
@@ -73,7 +76,7 @@ def run_trials(
                 reason, refused = describe_failure(error)
                 if index not in failures and not refused:
                     failures[index] = reason
-                    waiting.insert(0, index)  # retried at once, resuming from the failed attempt's last epoch
+                    waiting.insert(0, index)  # retried at once
                     continue
                 attempts = "was refused" if refused else "failed twice"
                 note = f"{label}: {attempts} ({reason}); it is not in the tables: rerun with --resume to train it."
@@ -104,11 +107,15 @@ def connect(address: str | None, num_cpus: int | None) -> None:
         else:
             ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if address is None:
+            raise RunError(
+                f"Could not start a local Ray ({cause}): run with --workers 1 to train here without Ray."
+            ) from None
         raise RunError(
-            f"Could not start or reach {where} ({str(error).splitlines()[0] if str(error) else type(error).__name__}): "
-            "check the address (`ray status` on the head node shows it; a cluster started with token "
-            "authentication also needs RAY_AUTH_MODE=token and its token here), or drop --ray-address to run here."
+            f"Could not reach the Ray cluster at {address} ({cause}): check the address (`ray status` on the head "
+            "node shows it; a cluster started with token authentication also needs RAY_AUTH_MODE=token and its "
+            "token here), or drop --ray-address to run here."
         ) from None
 
 
