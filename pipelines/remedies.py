@@ -23,7 +23,7 @@ from models.experiment_store import (
 from models.run_store import read_history
 from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import get_task
-from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, train_trials
+from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,7 @@ def execute(args) -> int:
         if len(result.summary):
             print(f"saved: {sweep_files(folder)[1]} and one run folder per finished trial")
         failed += [f"{task} {label}" for label in result.failed]
-    if failed:
-        print(
-            f"error: {len(failed)} trials failed ({'; '.join(failed)}): the others are saved; "
-            "rerun the same command with --resume to train the rest.",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return report_failures(failed, len(args.tasks) * len(REMEDIES) * len(args.seeds))
 
 
 main = command(build_parser, execute)

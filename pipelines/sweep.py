@@ -25,7 +25,7 @@ from pipelines.cli import (
 )
 from pipelines.tasks import TASKS, get_task, task_of
 from pipelines.tasks.config import TrainConfig
-from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, train_trials
+from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 COMMAND_FLAGS = (
     "task",
@@ -67,40 +67,6 @@ def trials_of(config: TrainConfig, over: str, values: list, seeds: list[int]) ->
     ]
 
 
-def sweep(
-    config: TrainConfig,
-    over: str,
-    values: list,
-    seeds: list[int],
-    *,
-    overwrite=False,
-    resume=False,
-    progress=None,
-    report=None,
-    notes: list[str] | None = None,
-    failed: list[str] | None = None,
-    parallel: Parallel | None = None,
-) -> pd.DataFrame:
-    """Train every cell for every value x seed; return one row per (value, seed, cell), in that order
-    whichever way the trials ran. With `resume`, trials already saved are read back, not trained
-    again. A diverged trial is a result: it is saved with NaN metrics, noted in `notes`, and the
-    sweep goes on; so does a trial that fails on Ray (named in `failed`, its rows missing)."""
-    trials = trials_of(config, over, values, seeds)
-    outcomes = train_trials(trials, parallel, overwrite=overwrite, resume=resume, progress=progress, report=report)
-    rows = []
-    for trial, outcome in zip(trials, outcomes, strict=True):
-        if notes is not None:
-            notes.extend(outcome.notes)
-        if outcome.table is None:
-            if failed is not None:
-                failed.append(trial.label)
-            continue
-        for cell in config.cells:
-            metrics = outcome.table.set_index("model").loc[cell].to_dict()
-            rows.append({over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics})
-    return pd.DataFrame(rows)
-
-
 def run_sweep(
     config: TrainConfig,
     over: str,
@@ -112,30 +78,30 @@ def run_sweep(
     progress=None,
     parallel: Parallel | None = None,
 ) -> SweepResult:
-    """Train a whole sweep while holding its folder, then save its trial table and summary (of the
-    trials that succeeded)."""
-    notes: list[str] = []
-    failed: list[str] = []
+    """Train every cell for every value x seed while holding the sweep's folder, one after another or
+    on Ray, then save the trial table (one row per value, seed and cell, in that order) and its
+    summary. With `resume`, trials already saved are read back, not trained again. A diverged trial
+    is a result: saved with NaN metrics and noted; a trial that fails on Ray is named in `failed`
+    and left out of the tables, and the sweep goes on."""
+    trials = trials_of(config, over, values, seeds)
     folder = experiment_path(config.out, config.experiment_name())
     with experiment_lock(folder):
-        trials = sweep(
-            config,
-            over,
-            values,
-            seeds,
-            overwrite=overwrite,
-            resume=resume,
-            progress=progress,
-            notes=notes,
-            failed=failed,
-            parallel=parallel,
-        )
-        if len(trials):
-            table = summarise(trials, over, task_of(config).headline)
-            save_sweep(folder, trials, table)
+        outcomes = train_trials(trials, parallel, overwrite=overwrite, resume=resume, progress=progress)
+        rows = [
+            {over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics}
+            for trial, outcome in zip(trials, outcomes, strict=True)
+            if outcome.table is not None
+            for cell, metrics in outcome.table.set_index("model").loc[config.cells].iterrows()
+        ]
+        table = pd.DataFrame(rows)
+        if len(table):
+            summary = summarise(table, over, task_of(config).headline)
+            save_sweep(folder, table, summary)
         else:
-            table = trials
-    return SweepResult(table, notes, failed)
+            summary = table
+    notes = [note for outcome in outcomes for note in outcome.notes]
+    failed = [trial.label for trial, outcome in zip(trials, outcomes, strict=True) if outcome.table is None]
+    return SweepResult(summary, notes, failed)
 
 
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
@@ -225,15 +191,7 @@ def execute(args) -> int:
     trials_file, summary_file = sweep_files(folder)
     if len(result.summary):
         print(f"saved: {summary_file}, {trials_file} and one run folder per finished trial")
-    if result.failed:
-        total = len(values) * len(args.seeds)
-        print(
-            f"error: {len(result.failed)} of {total} trials failed ({'; '.join(result.failed)}): the others are saved; "
-            "rerun the same command with --resume to train the rest.",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return report_failures(result.failed, len(values) * len(args.seeds))
 
 
 main = command(build_parser, execute)

@@ -4,6 +4,7 @@ this process (the plain path) or in parallel on Ray (pipelines.ray_trials), with
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -34,14 +35,11 @@ class Parallel:
 
 
 def train_trials(
-    trials: list[Trial], parallel: Parallel | None, *, overwrite=False, resume=False, progress=None, report=None
+    trials: list[Trial], parallel: Parallel | None, *, overwrite=False, resume=False, progress=None
 ) -> list[TrialOutcome]:
     """Every trial's outcome, in the trials' order: one after another here, or on Ray."""
     if parallel is None:
-        return [
-            run_one(trial, index, len(trials), overwrite=overwrite, resume=resume, progress=progress, report=report)
-            for index, trial in enumerate(trials)
-        ]
+        return [run_one(trial, overwrite=overwrite, resume=resume, progress=progress) for trial in trials]
     from pipelines.ray_trials import run_trials
 
     return run_trials(
@@ -55,17 +53,24 @@ def train_trials(
     )
 
 
-def run_one(trial: Trial, index: int, total: int, *, overwrite, resume, progress, report) -> TrialOutcome:
-    """One trial in this process (the plain path), its progress reported as a share of all trials."""
+def run_one(trial: Trial, *, overwrite, resume, progress) -> TrialOutcome:
+    """One trial in this process (the plain path)."""
     from pipelines.experiment import run_experiment
 
-    sub_report = (
-        None
-        if report is None
-        else (lambda fraction, message: report((index + fraction) / total, f"{trial.label}: {message}"))
-    )
-    result = run_experiment(trial.config, overwrite=overwrite, resume=resume, progress=progress, report=sub_report)
+    result = run_experiment(trial.config, overwrite=overwrite, resume=resume, progress=progress)
     return TrialOutcome(result.table, [f"{trial.label}: {note}" for note in result.notes])
+
+
+def report_failures(failed: list[str], total: int) -> int:
+    """A command's exit status after its trials: 0, or 1 with one sentence naming the failed ones."""
+    if not failed:
+        return 0
+    print(
+        f"error: {len(failed)} of {total} trials failed ({'; '.join(failed)}): the others are saved; "
+        "rerun the same command with --resume to train the rest.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def add_parallel_options(parser) -> None:
