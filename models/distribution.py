@@ -13,8 +13,8 @@ def distribution_scope(name: str) -> AbstractContextManager:
     """The scope to build, restore and train a model in: the strategy's, or nothing for "none".
 
     Keras binds a model to the strategy it was created under, so model.fit then splits each batch
-    between the devices and sums their gradients; the GradientLogger's probe, called outside
-    `strategy.run`, runs once on the whole probe batch (cross-replica), not once per device.
+    between the devices and sums their gradients; the GradientLogger runs its probe through
+    `strategy.run` (each device on the whole probe batch) and keeps the first device's record.
     """
     return nullcontext() if name == "none" else mirrored_strategy().scope()
 
