@@ -16,6 +16,7 @@ from dashboard.gradient_charts import heatmaps
 from dashboard.look import figure_layout, line_style
 from data import LabError
 from models.cells import BACKPROP_CELLS, CELLS, INITS
+from models.execution import JIT_COMPILE
 from models.experiment_store import check_name, experiment_path, training_progress
 from models.gradient_log import load_gradient_log
 from pipelines.memory import check_memory
@@ -29,7 +30,7 @@ SUMMARY_EXTRA = ("horizon_mean", "decay_mean", "max_grad_norm", "seeds")
 def lab_options(values: dict) -> list[str]:
     """The train command's arguments for the form's values (the command validates them again)."""
     arguments = ["--task", values["task"], "--cells", *values["cells"], "--quiet", "--out", str(runs_root().resolve())]
-    for name in ("length", "samples", "epochs", "gain", "init", "learning_rate", "name"):
+    for name in ("length", "samples", "epochs", "gain", "init", "learning_rate", "jit_compile", "name"):
         arguments += [f"--{name.replace('_', '-')}", str(values[name])]
     arguments += ["--clipnorm", "none" if not values["clipnorm"] else str(values["clipnorm"])]
     return arguments
@@ -69,6 +70,11 @@ def launch_form() -> None:
             clipnorm = st.number_input("Clip gradients to norm (0: off)", value=1.0, step=0.5)
             learning_rate = st.number_input("Learning rate", value=0.01, format="%.4f", step=0.001)
             init = st.selectbox("Recurrent weights", INITS, help="irnn: identity with ReLU, for a SimpleRNN alone")
+            jit_compile = st.selectbox(
+                "Compile steps with XLA",
+                JIT_COMPILE,
+                help="auto: where it was measured faster for this cell, length and budget (compiling costs seconds)",
+            )
         submitted = st.form_submit_button("Train")
     if not submitted:
         return
@@ -82,6 +88,7 @@ def launch_form() -> None:
         "clipnorm": float(clipnorm) or None,
         "learning_rate": float(learning_rate),
         "init": init,
+        "jit_compile": jit_compile,
         "name": f"lab-{task}-T{int(length)}-{time.strftime('%Y%m%d-%H%M%S')}",
     }
     try:

@@ -11,23 +11,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from models.execution import xla_function
 from models.penalty import gradient_penalty
 from models.unroll import recurrent_layers, unrolled_forward
 
 
-def make_train_step(model: keras.Model, *, truncate_every: int | None = None, penalty: float = 0.0):
-    """A compiled step `step(x, y) -> (task loss, loss with penalty)` that applies one update to
+def make_train_step(
+    model: keras.Model, *, truncate_every: int | None = None, penalty: float = 0.0, compiled: bool = False
+):
+    """A graph step `step(x, y) -> (task loss, loss with penalty)` that applies one update to
     `model` with its own optimizer (so --clipnorm clips as in model.fit).
 
     truncate_every: K, the gradient stops between chunks of K steps (the state is carried on).
     penalty: the weight of Pascanu et al.'s term on each SimpleRNN layer (0: none).
+    compiled: compile the step with XLA (--jit-compile), as model.fit's step is.
     """
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     variables = model.trainable_variables
     penalised = [layer for layer in recurrent_layers(model) if isinstance(layer, keras.layers.SimpleRNN)]
     penalised = penalised if penalty else []
 
-    @tf.function(reduce_retracing=True)
     def step(x, y):
         batch, steps = tf.shape(x)[0], x.shape[1]
         probes = {layer.name: tf.zeros((steps, batch, layer.cell.units)) for layer in penalised}
@@ -49,7 +52,7 @@ def make_train_step(model: keras.Model, *, truncate_every: int | None = None, pe
         model.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, total
 
-    return step
+    return xla_function(step, compiled)
 
 
 def fit_epoch(

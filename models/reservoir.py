@@ -19,6 +19,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
 from data import ConfigError
 from models.builder import head_layer, input_layers, loss_of
+from models.execution import compile_model
 from models.unroll import chain_layers, unroll_layer
 
 CLOSED_GATE = 30.0  # a bias whose sigmoid is 1 (or 0 negated) to float32 precision: a gate held shut or open
@@ -92,11 +93,15 @@ def recurrent_matrix(model: keras.Model) -> np.ndarray:
     return np.asarray(layer.cell.recurrent_kernel)[:, 2 * layer.cell.units :]
 
 
-def fit_readout(model: keras.Model, x: np.ndarray, y: np.ndarray, *, ridge: float, batch_size: int = 256) -> None:
+def fit_readout(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, *, ridge: float, batch_size: int = 256, compiled: bool = False
+) -> None:
     """Fit the head on the reservoir's states: ridge regression for a regression output; for a softmax
     head, multinomial logistic regression with the same L2 penalty (C = 1 / 2 alpha), so its outputs are
-    probabilities the cross-entropy can score. The reservoir is not touched."""
+    probabilities the cross-entropy can score. The reservoir is not touched. `compiled`: the reservoir's
+    pass over `x` compiled by XLA (--jit-compile)."""
     features = keras.Sequential(chain_layers(model)[:-1])
+    compile_model(features, compiled)
     states = features.predict(x, batch_size=batch_size, verbose=0)
     states = states.reshape(-1, states.shape[-1])  # one row per step when the head reads every step
     head = chain_layers(model)[-1]

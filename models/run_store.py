@@ -139,11 +139,13 @@ def save_run(
     history: dict | pd.DataFrame | None = None,
     gradients: dict[str, np.ndarray] | None = None,
     predictions: pd.DataFrame | None = None,
+    execution: dict | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a run folder atomically: everything goes into a hidden temporary folder beside it,
     run.json last, and only then is it renamed into place. An interrupted save leaves no folder
-    that `load_run` accepts. `outputs` holds what a run produced besides metrics (text samples)."""
+    that `load_run` accepts. `outputs` holds what a run produced besides metrics (text samples);
+    `execution` how its steps ran (compiled by XLA or op by op, and why)."""
     from models.builder import count_params
     from models.unroll import recurrent_layers
 
@@ -176,6 +178,7 @@ def save_run(
                 "input_shape": list(model.inputs[0].shape[1:]),
                 "trainable_params": count_params(model),
                 "probe_layer": rnns[0].name if rnns else None,
+                **({"execution": execution} if execution is not None else {}),
             },
             "epochs_completed": len(history_frame),
             "versions": library_versions(),

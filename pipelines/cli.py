@@ -21,6 +21,7 @@ import numpy as np
 from data import ConfigError, LabError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
+TRAINING_THREADS = 1
 
 
 def import_tensorflow_quietly() -> None:
@@ -42,6 +43,14 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
     tf.get_logger().setLevel("ERROR")  # retracing notices for each new model are expected here
     absl.logging.set_verbosity(absl.logging.ERROR)
+    # One thread per op pool: these models' matrices are too small to share between threads. Compiled
+    # steps ran 15-20% faster than with the machine's 2, op-by-op ones about as fast, and the weights
+    # were the same bits (bench/bench_threads.py). A Ray worker sets its own share before its first op.
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(TRAINING_THREADS)
+        tf.config.threading.set_inter_op_parallelism_threads(TRAINING_THREADS)
+    except RuntimeError:
+        pass  # TensorFlow already ran ops in this process (a command called from a test, say): keep its pools
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -115,6 +124,14 @@ def describe(spec: Field) -> str:
     if "default" not in text:
         text += f" (default: {shown})"
     return text.replace("%", "%%")  # argparse formats help with %
+
+
+def add_jit_compile_option(parser: argparse.ArgumentParser) -> None:
+    """--jit-compile for the commands that train a set budget (remedies, defaults), worded as train's."""
+    from pipelines.tasks.config import TrainConfig
+
+    spec = next(spec for spec in fields(TrainConfig) if spec.name == "jit_compile")
+    parser.add_argument("--jit-compile", default=spec.default, choices=spec.metadata["choices"], help=describe(spec))
 
 
 def given_options(args: argparse.Namespace, config_class: type, task: str, exclude: Iterable[str] = ()) -> dict:

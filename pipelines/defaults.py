@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.cells import BACKPROP_CELLS
-from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
+from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import TASKS
 from pipelines.tasks.config import TrainConfig
 
@@ -63,6 +63,7 @@ def default_experiments(out: str = "runs") -> list[tuple[str, list[str], int]]:
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m pipelines.defaults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs", help="folder for the runs (default: runs)")
+    add_jit_compile_option(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="retrain runs that already exist")
     mode.add_argument(
@@ -96,7 +97,8 @@ def defaults_complete(out: str = "runs") -> bool:
 
 
 def execute(args) -> int:
-    configs, sweeps = default_configs(args.out), default_sweeps(args.out)
+    configs = [replace(config, jit_compile=args.jit_compile) for config in default_configs(args.out)]
+    sweeps = [replace(s, config=replace(s.config, jit_compile=args.jit_compile)) for s in default_sweeps(args.out)]
     if not args.overwrite:
         configs, sweeps = unfinished(configs), unfinished_sweeps(sweeps)
     if args.resume and not configs and not sweeps:

@@ -4,6 +4,7 @@ and save one run per cell plus the experiment's tables. The same for every task:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
@@ -19,6 +20,7 @@ from models import GradientLogger, build_model, count_params, save_run
 from models.cells import CELLS, RESERVOIR_CELLS
 from models.custom_fit import fit_epoch, make_train_step
 from models.distribution import distribution_scope
+from models.execution import Execution, choose_execution, compile_model, on_gpu
 from models.experiment_store import (
     check_replaceable,
     check_writable,
@@ -49,6 +51,9 @@ from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
 from pipelines.tasks.config import TrainConfig
 
 Report = Callable[[float, str], None]  # (fraction done, message), for callers such as a dashboard
+# Batches per call into the training step: Keras' loop costs about 0.7 ms a call on this machine, as much
+# as a compiled batch at T = 10 (bench/bench_compiled.py --steps-per-call); 10 leaves it under 0.1 ms.
+STEPS_PER_CALL = 10
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Setup:
     prepared: Prepared
     baselines: Baselines
     experiment: Path
+    notes: list[str] = field(default_factory=list)  # what training found that the user must know
 
 
 def run_experiment(
@@ -117,7 +123,7 @@ def run_experiment(
         table = table.sort_values("model", key=lambda names: names.map(order), kind="stable", ignore_index=True)
         save_experiment(experiment, table, options)
     runs = {cell: run_path(experiment, cell) for cell in table["model"] if cell in CELLS}
-    return ExperimentResult(experiment, table, runs, notes)
+    return ExperimentResult(experiment, table, runs, notes + setup.notes)
 
 
 def kept_rows(experiment: Path, cells: list[str]) -> pd.DataFrame:
@@ -218,6 +224,10 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
     config, prepared = setup.config, setup.prepared
     with distribution_scope(config.distribute):
         model = build_cell(config, prepared, cell)
+        execution = execution_of(config, prepared, cell)
+        if compile_model(model, execution.compiled) != execution.compiled:
+            setup.notes.append(f"{cell}: Keras cannot compile this model with XLA here; it trained op by op.")
+            execution = Execution(False, "Keras refused XLA for this model")
         state_file = training_state_path(setup.experiment, cell)
         probe_y = prepared.validation.y[: config.probe_size]
         logger = GradientLogger(
@@ -235,12 +245,12 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         else:
             discard_backup(setup.experiment, cell)  # a stale state would silently resume
         steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
-        bar = FitProgress(cell, config.epochs, steps, progress, report)
+        bar = FitProgress(f"{cell}, {execution.label}", config.epochs, steps, progress, report)
         diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
         if cell in RESERVOIR_CELLS:  # fitted in one go: no epochs
-            state.history, epochs = [fit_reservoir(model, prepared, config, logger)], range(0)
+            state.history, epochs = [fit_reservoir(model, prepared, config, logger, execution.compiled)], range(0)
         else:
-            train_epoch = epoch_trainer(model, prepared, config, [logger, bar])
+            train_epoch = epoch_trainer(model, prepared, config, [logger, bar], execution.compiled)
             epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
         for epoch in epochs:
             # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
@@ -255,6 +265,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             if not np.isfinite(state.history[-1]["loss"]):
                 diverged = epoch + 1  # exploding gradients: a result to save, not a crash
                 break
+        state.log = logger.log  # an esn's one record too (it has no epochs to save it after)
         history = pd.DataFrame(state.history)
         probe_layer = recurrent_layers(model)[0].name  # its gradient must reach back to the earliest inputs
         if diverged is None:
@@ -283,18 +294,22 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             history=history,
             gradients=state.log,
             predictions=evaluation.predictions,
+            execution={"compiled": execution.compiled, "why": execution.why},
             overwrite=True,  # cells_to_train allowed only runs of this project to be replaced
         )
         discard_backup(setup.experiment, cell)
         return metrics
 
 
-def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list):
+def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list, compiled: bool):
     """A function that trains `model` for one epoch and returns fit's history row: model.fit itself,
     or the custom step of --tbptt and --penalty (which shuffles with numpy from the epoch's seed, not
     with fit's own shuffle: the same seed repeats either path exactly, but not one path by the other)."""
     train, validation = prepared.train, (prepared.validation.x, prepared.validation.y)
     if config.tbptt is None and not config.penalty:
+        if config.distribute == "none":  # under MirroredStrategy, Keras' multi-step loop fails to run (TF 2.21)
+            batches = int(np.ceil(len(train.x) / config.batch_size))
+            model.steps_per_execution = steps_per_call(config.log_every, batches)
 
         def fit_once(epoch: int) -> dict:
             fitted = model.fit(
@@ -311,7 +326,7 @@ def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, c
             return {key: float(values[-1]) for key, values in fitted.history.items()}
 
         return fit_once
-    step = make_train_step(model, truncate_every=config.tbptt, penalty=config.penalty)
+    step = make_train_step(model, truncate_every=config.tbptt, penalty=config.penalty, compiled=compiled)
 
     def custom_once(epoch: int) -> dict:
         order = np.random.default_rng(epoch_seed(config.seed, epoch)).permutation(len(train.x))
@@ -330,11 +345,13 @@ def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, c
     return custom_once
 
 
-def fit_reservoir(model: keras.Model, prepared: Prepared, config: TrainConfig, logger: GradientLogger) -> dict:
+def fit_reservoir(
+    model: keras.Model, prepared: Prepared, config: TrainConfig, logger: GradientLogger, compiled: bool
+) -> dict:
     """An esn's whole training: the readout fitted once, then one probe of its gradient through time
     (the reservoir's own sensitivity to the past, which no training changes). Its history row."""
     started = time.perf_counter()
-    fit_readout(model, prepared.train.x, prepared.train.y, ridge=config.ridge)
+    fit_readout(model, prepared.train.x, prepared.train.y, ridge=config.ridge, compiled=compiled)
     seconds = time.perf_counter() - started
     logger.set_model(model)
     logger.on_train_begin()
@@ -342,6 +359,31 @@ def fit_reservoir(model: keras.Model, prepared: Prepared, config: TrainConfig, l
     loss = model.evaluate(prepared.train.x, prepared.train.y, batch_size=config.batch_size, verbose=0)
     val_loss = model.evaluate(prepared.validation.x, prepared.validation.y, batch_size=config.batch_size, verbose=0)
     return {"loss": float(loss), "val_loss": float(val_loss), "seconds": seconds}
+
+
+def steps_per_call(log_every: int, batches_per_epoch: int) -> int:
+    """Training batches per call into Keras' step (its steps_per_execution): up to STEPS_PER_CALL, and a
+    divisor of the epoch's batches and of the logger's cadence, so that every record still falls on its
+    own batch (Keras counts the calls of an epoch from its first batch). The same updates in the same
+    order, so the same bits; only Python's share of each batch shrinks."""
+    whole = math.gcd(log_every, batches_per_epoch)  # gcd(0, n) = n: records only at epoch ends
+    return max(d for d in range(1, STEPS_PER_CALL + 1) if whole % d == 0)
+
+
+def execution_of(config: TrainConfig, prepared: Prepared, cell: str) -> Execution:
+    """How this cell's steps run (--jit-compile, resolved for its shape, budget and device)."""
+    if config.distribute != "none" and config.jit_compile == "auto":
+        return Execution(False, "auto: Keras compiles nothing under tf.distribute")
+    batches = config.epochs * int(np.ceil(len(prepared.train.x) / config.batch_size))
+    return choose_execution(
+        config.jit_compile,
+        cell=cell,
+        units=config.units,
+        time_steps=int(prepared.shape.input_shape[0]),
+        layers=config.layers,
+        batches=batches,
+        on_gpu=on_gpu(),
+    )
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

@@ -21,7 +21,7 @@ from models.experiment_store import (
     sweep_files,
 )
 from models.run_store import read_history
-from pipelines.cli import OneLineParser, command, import_tensorflow_quietly, print_table
+from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import get_task
 from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
@@ -145,6 +145,7 @@ def build_parser() -> OneLineParser:
         "--samples", type=int, default=BUDGET["samples"], help=f"sequences per trial (default: {BUDGET['samples']})"
     )
     parser.add_argument("--out", default="runs", help="folder that holds the experiments (default: runs)")
+    add_jit_compile_option(parser)
     parser.add_argument("--resume", action="store_true", help="keep the trials already saved and train the rest")
     parser.add_argument("--overwrite", action="store_true", help="retrain trials already saved")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -157,7 +158,7 @@ def execute(args) -> int:
 
     if len(set(args.seeds)) != len(args.seeds):
         raise ConfigError("--seeds names a seed twice: name each once.")
-    budget = {"epochs": args.epochs, "samples": args.samples}
+    budget = {"epochs": args.epochs, "samples": args.samples, "jit_compile": args.jit_compile}
     for task in args.tasks:
         trial_configs(task, args.seeds, out=args.out, **budget)  # a bad option fails here, before any training
     check_writable(args.out)

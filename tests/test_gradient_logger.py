@@ -157,6 +157,44 @@ def test_other_backends_get_one_sentence(monkeypatch):
         GradientLogger(x, y)
 
 
+def test_several_batches_per_call_record_on_the_same_batches_and_values():
+    """With steps_per_execution, Keras calls on_train_batch_end once for several batches: the logger
+    counts batches, not calls, and (the same updates in the same order) records the same values."""
+    x, y = adding_problem(256, 12, seed=0)
+    logs = []
+    for per_call in (1, 4):
+        model = build_model("lstm", (12, 2), units=4, seed=0)
+        model.steps_per_execution = per_call
+        logger = GradientLogger(x[:16], y[:16], every_n_batches=4)
+        keras.utils.set_random_seed(0)
+        model.fit(x, y, batch_size=32, epochs=2, callbacks=[logger], verbose=0)
+        logs.append(logger.log)
+    assert list(logs[1]["step"]) == [4, 8, 12, 16]
+    for key, value in logs[0].items():
+        np.testing.assert_array_equal(value, logs[1][key])
+
+
+def test_the_probe_compiles_as_the_model_does_and_computes_the_same():
+    """jit_compile="auto" follows model.jit_compile; the compiled probe agrees with the graph probe."""
+    from models.execution import compile_model
+
+    x, y = adding_problem(16, 12, seed=0)
+    model = build_model("lstm", (12, 2), units=4, seed=0)
+    logs = {}
+    for compiled in (False, True):
+        compile_model(model, compiled)
+        logger = GradientLogger(x, y)
+        logger.set_model(model)
+        logger.on_train_begin()
+        assert logger._probe_fn._jit_compile is compiled  # tf.function keeps the flag only privately
+        logger.record()
+        logs[compiled] = logger.log
+    for key in ("h_grad_norm/lstm_1", "x_grad_norm", "global_grad_norm", "gate_mean/lstm_1/forget"):
+        np.testing.assert_allclose(logs[True][key], logs[False][key], rtol=1e-4, atol=1e-9)
+    with pytest.raises(ValueError, match="jit_compile must be"):
+        GradientLogger(x, y, jit_compile="yes")
+
+
 def test_one_logger_serves_two_fits_and_cadence_zero_records_epoch_ends_only():
     x, y = adding_problem(192, 12, seed=2)
     model = build_model("gru", (12, 2), units=4)

@@ -134,7 +134,7 @@ def test_same_seed_gives_the_same_metrics(tmp_path, monkeypatch):
     for key, value in runs[0].gradients.items():
         np.testing.assert_array_equal(value, runs[1].gradients[key])
     # the progress hook (for callers such as a dashboard) reports each epoch, ending at 100%
-    assert [f for f, _ in reports] == [0.5, 1.0] and reports[0][1].startswith("lstm: epoch 1/2 loss")
+    assert [f for f, _ in reports] == [0.5, 1.0] and reports[0][1].startswith("lstm, op by op: epoch 1/2 loss")
 
 
 def test_config_file_repeats_the_run_of_that_cell_exactly(runs, tmp_path, capsys):

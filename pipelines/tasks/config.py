@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from data import ConfigError
 from models.cells import CELLS, INITS, RESERVOIR_CELLS
 from models.distribution import DISTRIBUTIONS
+from models.execution import JIT_COMPILE
 from models.experiment_store import check_name
 
 
@@ -65,6 +66,12 @@ class TrainConfig:
         "between them) or none",
         choices=DISTRIBUTIONS,
     )
+    jit_compile: str = option(
+        "auto",
+        "compile each training step with XLA: auto (where bench/bench_compiled.py measured it faster for the "
+        "cell, sequence length, batch, budget and device), on, or off (op by op)",
+        choices=JIT_COMPILE,
+    )
     seed: int = option(0, "seed for weights, data order and generated data")
     log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
     probe_size: int = option(64, "validation windows in the gradient probe batch")
@@ -98,6 +105,10 @@ class TrainConfig:
             self.init != "irnn" or self.cells == ["simple_rnn"],
             "--init irnn (identity recurrent weights with ReLU, Le et al. 2015) is a SimpleRNN initialisation: "
             "add --cells simple_rnn.",
+        )
+        require(
+            self.jit_compile in JIT_COMPILE,
+            f"Unknown --jit-compile {self.jit_compile!r}: choose one of {', '.join(JIT_COMPILE)}.",
         )
         require(0 <= self.dropout < 1, f"--dropout must be at least 0 and below 1 (got {self.dropout}).")
         self.check_remedies()
