@@ -46,6 +46,29 @@ while True:
 """
 
 
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def flops_per_step(cell: str, units: int, length: int, batch: int, features: int = 2) -> float:
+    """The recurrent layer's matrix products in one training step: forward 2 x gates x units x
+    (features + units) per sequence and time step, backward about twice that (the gradients of the
+    inputs and of the weights). Elementwise work and the head are left out: a lower bound."""
+    return 3 * 2 * GATES[cell] * units * (features + units) * length * batch
+
+
+def matmul_peak() -> float:
+    """What this CPU delivers on one large matrix product with training's threads, in GFLOP/s: the
+    practical peak the recurrent steps are compared with."""
+    a = tf.random.stateless_normal((1024, 1024), seed=(0, 1))
+    tf.linalg.matmul(a, a).numpy()
+    best = np.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        tf.linalg.matmul(a, a).numpy()
+        best = min(best, time.perf_counter() - started)
+    return 2 * 1024**3 / best / 1e9
+
+
 def timed_epoch(model, x, y, validation, batch: int, epoch: int) -> float:
     reseed(epoch)
     started = time.perf_counter()
@@ -71,6 +94,7 @@ def measure(cell: str, batch: int, length: int, units: int, steps: int, repeats:
             seconds = timed_epoch(models[compiled], *train, validation, batch, 1 + repeat)
             best[compiled] = min(best[compiled], seconds)
     keras.backend.clear_session()
+    flops = flops_per_step(cell, units, length, batch)
     return {
         "cell": cell,
         "units": units,
@@ -79,6 +103,8 @@ def measure(cell: str, batch: int, length: int, units: int, steps: int, repeats:
         "ops_ms_per_step": 1000 * best[False] / steps,
         "xla_ms_per_step": 1000 * best[True] / steps,
         "speedup": best[False] / best[True],
+        "ops_gflops": flops / (best[False] / steps) / 1e9,
+        "xla_gflops": flops / (best[True] / steps) / 1e9,
         "ops_first_extra_s": first[False] - best[False],
         "xla_first_extra_s": first[True] - best[True],
     }
@@ -111,9 +137,11 @@ def main() -> None:
         f"adding problem, Adam + clipnorm 1, op determinism on, {args.threads or 'default'} threads, {args.steps} steps "
         f"an epoch, fastest of {args.repeats}; " + ("a second training beside it" if beside else "nothing else running")
     )
+    peak = matmul_peak()
+    print(f"a 1024 x 1024 matrix product runs at {peak:.0f} GFLOP/s here: the practical peak")
     print(
         f"{'cell':>10} {'units':>5} {'batch':>5} {'T':>4}  {'ops ms/step':>11} {'XLA ms/step':>11} {'speed-up':>8}  "
-        f"{'compile s':>9}"
+        f"{'compile s':>9}  {'GFLOP/s ops':>11} {'XLA':>5}"
     )
     try:
         for units in args.units:
@@ -124,7 +152,8 @@ def main() -> None:
                         rows.append(row)
                         print(
                             f"{cell:>10} {units:>5} {batch:>5} {length:>4}  {row['ops_ms_per_step']:>11.2f} "
-                            f"{row['xla_ms_per_step']:>11.2f} {row['speedup']:>7.2f}x  {row['xla_first_extra_s']:>9.2f}",
+                            f"{row['xla_ms_per_step']:>11.2f} {row['speedup']:>7.2f}x  {row['xla_first_extra_s']:>9.2f}  "
+                            f"{row['ops_gflops']:>11.2f} {row['xla_gflops']:>5.2f}",
                             flush=True,
                         )
     finally:
@@ -137,6 +166,11 @@ def main() -> None:
         f"speed-up of XLA: median {table['speedup'].median():.2f}x, range {table['speedup'].min():.2f}x to "
         f"{table['speedup'].max():.2f}x over {len(table)} shapes; slower under XLA: "
         f"{(table['speedup'] < 1).sum()} shapes"
+    )
+    print(
+        f"share of the practical peak ({peak:.0f} GFLOP/s): op by op {table['ops_gflops'].median() / peak:.1%} "
+        f"(median; at most {table['ops_gflops'].max() / peak:.1%}), XLA {table['xla_gflops'].median() / peak:.1%} "
+        f"(at most {table['xla_gflops'].max() / peak:.1%})"
     )
 
 

@@ -4,7 +4,8 @@ model.fit per epoch, the GradientLogger, the progress callback, the state file),
 model.fit over the same epochs with validation and no callbacks. Alternately, in one process; the
 time spent inside the GradientLogger is measured within the pipeline's own runs.
 
-Usage: python bench/bench_pipeline_epoch.py [--repeats 3] [--cell lstm]
+Usage: python bench/bench_pipeline_epoch.py [--repeats 3] [--cell lstm] [--length 50] [--batch-size 64]
+       [--jit-compile auto]
 """
 
 import argparse
@@ -24,6 +25,7 @@ import numpy as np  # noqa: E402
 
 import pipelines.experiment as experiment  # noqa: E402
 from models import GradientLogger  # noqa: E402
+from models.execution import compile_model  # noqa: E402
 from pipelines.tasks.adding import AddingConfig  # noqa: E402
 
 BUDGET = {"length": 50, "samples": 10_000, "epochs": 3, "units": 32, "batch_size": 64}
@@ -61,8 +63,9 @@ def pipeline_run(root: str, config: AddingConfig, clock: Clock) -> tuple[float, 
 
 
 def bare_run(config: AddingConfig, prepared, cell: str) -> float:
-    """Seconds per epoch of one model.fit of the same model over the same epochs."""
+    """Seconds per epoch of one model.fit of the same model over the same epochs, compiled as the pipeline's."""
     model = experiment.build_cell(config, prepared, cell)
+    compile_model(model, experiment.execution_of(config, prepared, cell).compiled)
     keras.utils.set_random_seed(config.seed)
     validation = (prepared.validation.x, prepared.validation.y)
     started = time.perf_counter()
@@ -82,14 +85,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="alternating pairs after a warm-up (default: 3)")
     parser.add_argument("--cell", default="lstm", help="the cell trained (default: lstm)")
+    parser.add_argument("--length", type=int, default=BUDGET["length"])
+    parser.add_argument("--batch-size", type=int, default=BUDGET["batch_size"])
+    parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"])
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="bench-epoch-")
-    config = AddingConfig(cells=[args.cell], out=root, name="bench", **BUDGET)
+    budget = {**BUDGET, "length": args.length, "batch_size": args.batch_size, "jit_compile": args.jit_compile}
+    config = AddingConfig(cells=[args.cell], out=root, name="bench", **budget)
     prepared = experiment.task_of(config).prepare(config)
     clock = Clock()
+    execution = experiment.execution_of(config, prepared, args.cell)
     print(
-        f"{args.cell}({BUDGET['units']}), adding T={BUDGET['length']}, {len(prepared.train.x)} training sequences, "
-        f"batch {BUDGET['batch_size']}, {BUDGET['epochs']} epochs; logger every {config.log_every} batches and at epoch ends"
+        f"{args.cell}({config.units}), adding T={config.length}, {len(prepared.train.x)} training sequences, "
+        f"batch {config.batch_size}, {config.epochs} epochs, {execution.label} ({execution.why}); "
+        f"logger every {config.log_every} batches and at epoch ends"
     )
     pipeline_run(root, config, clock), bare_run(config, prepared, args.cell)  # warm-up: first-call costs
     ratios, shares, without_logger = [], [], []

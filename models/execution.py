@@ -24,6 +24,11 @@ SAVED_MS_PER_TIME_STEP = {
 # batch, the validation and prediction steps and the gradient probe. One epoch of 8 batches through the
 # pipeline took 2.0-2.5 s longer compiled than op by op, for each cell at T = 10 and 100 (BENCHMARKS.md).
 COMPILE_SECONDS = 3.0
+# The custom step of --tbptt and --penalty (the layer's own cells in a while loop, two gradients): with
+# one intra-op thread, XLA ran it 2.0x faster at T = 100 and 1.8x slower at T = 400
+# (bench/bench_compiled_parts.py), so `auto` compiles it up to T = 100, where it saves ~0.05 ms a step.
+CUSTOM_STEP_MAX_T = 100
+CUSTOM_STEP_SAVED_MS_PER_TIME_STEP = 0.05
 
 
 @dataclass(frozen=True)
@@ -39,14 +44,22 @@ class Execution:
 
 
 def choose_execution(
-    setting: str, *, cell: str, units: int, time_steps: int, layers: int, batches: int, on_gpu: bool
+    setting: str,
+    *,
+    cell: str,
+    units: int,
+    time_steps: int,
+    layers: int,
+    batches: int,
+    on_gpu: bool,
+    custom_step: bool = False,
 ) -> Execution:
     """`--jit-compile` resolved for one cell's training of `batches` steps over sequences of `time_steps`.
 
     auto: on a CPU, XLA when the time it saves (SAVED_MS_PER_TIME_STEP x time steps x layers x batches)
     exceeds what compiling costs (COMPILE_SECONDS); the same config always resolves the same way, so the
     same seed gives the same bits. The esn (no training step) and layers wider than measured run op by
-    op. On a GPU, Keras runs LSTM and GRU on cuDNN's fused kernel, which XLA cannot compile, and nothing
+    op; the custom step of --tbptt and --penalty (`custom_step`) has its own measured limit. On a GPU, Keras runs LSTM and GRU on cuDNN's fused kernel, which XLA cannot compile, and nothing
     was measured for the rest: auto keeps op by op there.
     """
     if setting == "off":
@@ -55,11 +68,17 @@ def choose_execution(
         return Execution(True, "--jit-compile on")
     if on_gpu:
         return Execution(False, "auto: on a GPU the cuDNN kernels run op by op (XLA cannot compile them)")
-    measured = SAVED_MS_PER_TIME_STEP.get(cell, {})
-    widths = [width for width in measured if width >= units]
-    if not widths:
-        return Execution(False, f"auto: op by op (nothing measured compiled for {cell} with {units} units)")
-    saved = measured[min(widths)] * time_steps * layers * batches / 1000
+    if custom_step:
+        if time_steps > CUSTOM_STEP_MAX_T:
+            return Execution(False, f"auto: the custom step ran slower compiled at T > {CUSTOM_STEP_MAX_T}")
+        per_time_step = CUSTOM_STEP_SAVED_MS_PER_TIME_STEP
+    else:
+        measured = SAVED_MS_PER_TIME_STEP.get(cell, {})
+        widths = [width for width in measured if width >= units]
+        if not widths:
+            return Execution(False, f"auto: op by op (nothing measured compiled for {cell} with {units} units)")
+        per_time_step = measured[min(widths)]
+    saved = per_time_step * time_steps * layers * batches / 1000
     if saved > COMPILE_SECONDS:
         return Execution(
             True, f"auto: XLA saves ~{saved:.0f} s over {batches} steps; compiling costs ~{COMPILE_SECONDS:.0f} s"
@@ -67,6 +86,14 @@ def choose_execution(
     return Execution(
         False, f"auto: {batches} steps at T = {time_steps} save less than compiling costs (~{COMPILE_SECONDS:.0f} s)"
     )
+
+
+def probe_compiled(setting: str) -> bool:
+    """Whether the pipeline compiles the GradientLogger's probe: only under --jit-compile on. With one
+    intra-op thread a compiled record took 7-13 ms instead of 12-25 at T = 100 and about as long at
+    T = 400 (bench/bench_compiled_parts.py), while compiling costs ~0.6 s more than tracing: at the
+    lab's ~20 records a training, it does not pay."""
+    return setting == "on"
 
 
 def compile_model(model, compiled: bool) -> bool:

@@ -43,12 +43,12 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
     tf.get_logger().setLevel("ERROR")  # retracing notices for each new model are expected here
     absl.logging.set_verbosity(absl.logging.ERROR)
-    # One thread per op pool: these models' matrices are too small to share between threads. Compiled
-    # steps ran 15-20% faster than with the machine's 2, op-by-op ones about as fast, and the weights
-    # were the same bits (bench/bench_threads.py). A Ray worker sets its own share before its first op.
+    # One thread per op: these models' matrices are too small to share. Compiled fit steps ran 15-20%
+    # faster than with the machine's 2, op-by-op ones as fast, with the same weights to the bit
+    # (bench/bench_threads.py). The inter-op pool keeps its default: with one thread there, Keras' loop of
+    # several batches per call ran 40% slower (bench/bench_compiled_parts.py). A Ray worker sets its own.
     try:
         tf.config.threading.set_intra_op_parallelism_threads(TRAINING_THREADS)
-        tf.config.threading.set_inter_op_parallelism_threads(TRAINING_THREADS)
     except RuntimeError:
         pass  # TensorFlow already ran ops in this process (a command called from a test, say): keep its pools
 

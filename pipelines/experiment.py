@@ -20,7 +20,7 @@ from models import GradientLogger, build_model, count_params, save_run
 from models.cells import CELLS, RESERVOIR_CELLS
 from models.custom_fit import fit_epoch, make_train_step
 from models.distribution import distribution_scope
-from models.execution import Execution, choose_execution, compile_model, on_gpu
+from models.execution import Execution, choose_execution, compile_model, on_gpu, probe_compiled
 from models.experiment_store import (
     check_replaceable,
     check_writable,
@@ -51,8 +51,8 @@ from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
 from pipelines.tasks.config import TrainConfig
 
 Report = Callable[[float, str], None]  # (fraction done, message), for callers such as a dashboard
-# Batches per call into the training step: Keras' loop costs about 0.7 ms a call on this machine, as much
-# as a compiled batch at T = 10 (bench/bench_compiled.py --steps-per-call); 10 leaves it under 0.1 ms.
+# Batches per call into the training step: Keras' loop costs about 0.5-0.7 ms a call on this machine, as
+# much as a compiled batch at T = 10; ten a call made those fits 1.7x faster (bench/bench_compiled_parts.py).
 STEPS_PER_CALL = 10
 
 
@@ -236,6 +236,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             every_n_batches=config.log_every,
             probe_weights=setup.task.probe_weights(probe_y),
             truncate_every=config.tbptt,
+            jit_compile=probe_compiled(config.jit_compile),
         )
         options = shared_options(config.to_dict())
         state = TrainingState(options=options)
@@ -383,6 +384,7 @@ def execution_of(config: TrainConfig, prepared: Prepared, cell: str) -> Executio
         layers=config.layers,
         batches=batches,
         on_gpu=on_gpu(),
+        custom_step=config.tbptt is not None or config.penalty > 0,
     )
 
 

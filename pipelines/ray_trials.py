@@ -133,7 +133,7 @@ def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int
 
 
 def share_threads(threads: int) -> None:
-    """Fix this worker's TensorFlow thread pools before its first op. A worker reused for a later
+    """Fix this worker's TensorFlow intra-op pool before its first op. A worker reused for a later
     trial already has them (TensorFlow cannot change them once running)."""
     from pipelines.cli import import_tensorflow_quietly
 
@@ -141,8 +141,7 @@ def share_threads(threads: int) -> None:
     import tensorflow as tf
 
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)  # inter-op: see import_tensorflow_quietly
     except RuntimeError:
         pass  # already initialised by an earlier trial in this worker
 
