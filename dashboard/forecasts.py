@@ -15,7 +15,7 @@ from dashboard.experiments import choose_experiment, runs_root
 from dashboard.look import figure_layout, line_style, show_table
 from data import LabError
 from data.prices import parse_price_csv
-from pipelines.evaluate import forecast_metrics, lag_correlations
+from pipelines.evaluate import beats_naive, forecast_metrics, lag_correlations
 
 NOT_SERIES = ("date", "previous_close", "actual")
 MAX_LAG = 3
@@ -88,6 +88,23 @@ def folds_chart(comparison: pd.DataFrame) -> go.Figure:
     return figure_layout(figure, 300, yaxis_title="walk-forward MASE (mean ± spread over folds)")
 
 
+def naive_verdict(comparison: pd.DataFrame) -> str:
+    """One sentence: which forecasts beat naive, significantly (pipelines.evaluate.beats_naive)."""
+    others = comparison[comparison["model"] != "naive"]
+    if "dm_p" not in comparison:
+        lower = others[others["mase"] < 1]
+        return (
+            f"**{len(lower)} of {len(others)} forecasts have a MASE below 1**, but this experiment was saved before "
+            "the significance test: retrain it (`--overwrite`) to see whether any difference is more than chance."
+        )
+    beaten = [row["model"] for _, row in others.iterrows() if beats_naive(row)]
+    ties = [row["model"] for _, row in others.iterrows() if row["mase"] < 1 and row["model"] not in beaten]
+    tie_note = f" ({', '.join(ties)}: MASE below 1, but not significantly: a tie)" if ties else ""
+    if beaten:
+        return f"**{len(beaten)} of {len(others)} forecasts beat the naive forecast significantly** ({', '.join(beaten)}; Diebold-Mariano p < 0.05){tie_note}."
+    return f"**No forecast beats the naive 'tomorrow = today'** significantly{tie_note}."
+
+
 def render() -> None:
     st.title("Forecasts")
     st.caption("Next-day closing prices on the held-back test days. Any forecast must beat 'tomorrow = today'.")
@@ -103,12 +120,7 @@ def render() -> None:
     predictions = found.predictions.assign(date=lambda t: pd.to_datetime(t["date"]))
     st.plotly_chart(forecast_chart(predictions, f"{found.path.name}: actual close and every forecast"))
     show_table(found.comparison)
-    beaten = found.comparison[(found.comparison["mase"] < 1) & (found.comparison["model"] != "naive")]
-    st.markdown(
-        f"**{len(beaten)} of {len(found.comparison) - 1} forecasts beat the naive forecast** (MASE below 1)."
-        if len(beaten)
-        else "**No forecast beats the naive 'tomorrow = today'** (every MASE is 1 or more)."
-    )
+    st.markdown(naive_verdict(found.comparison))
     st.subheader("Lag check: anticipating, or echoing yesterday?")
     st.plotly_chart(lag_chart(predictions))
     st.caption(
@@ -137,8 +149,10 @@ def reforecast(found) -> None:
         return
     known = table.dropna(subset=["actual"])
     st.plotly_chart(forecast_chart(table, f"{upload.name}: each cell of {found.path.name}"))
+    horizon = next(iter(found.runs.values()))["config"].get("horizon", 1)  # days ahead, as trained
+    horizon = horizon if isinstance(horizon, int) and 1 <= horizon < len(known) else 1
     rows = [
-        {"model": n, **forecast_metrics(known["actual"], known[n], known["previous_close"])}
+        {"model": n, **forecast_metrics(known["actual"], known[n], known["previous_close"], horizon)}
         for n in series_names(known)
     ]
     show_table(pd.DataFrame(rows))

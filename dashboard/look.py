@@ -56,7 +56,14 @@ COLUMNS = {
         "MAE divided by the naive forecast's MAE ('tomorrow = today'). Below 1 beats naive; above 1 loses to it.",
     ),
     "directional_accuracy": ("Direction right", "Share of days where the forecast moved the same way as the price."),
-    "beats_naive": ("Beats naive", "MASE below 1."),
+    "beats_naive": (
+        "Beats naive",
+        "MASE below 1 and the Diebold-Mariano test against naive significant at 5%: smaller errors, not a tie.",
+    ),
+    "dm_p": (
+        "p vs naive",
+        "Diebold-Mariano p-value (Harvey-Leybourne-Newbold correction) for equal absolute errors against naive on the test days. Below 0.05: the difference is unlikely to be chance.",
+    ),
     "fold_mase_mean": ("Walk-forward MASE", "Mean MASE over the walk-forward folds."),
     "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
     "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
@@ -71,7 +78,7 @@ COLUMNS = {
     ),
     "memory_capacity": (
         "Memory capacity",
-        "esn only: how many past inputs a linear readout of the reservoir recalls, summed over delays (at most its units).",
+        "esn only: how well a linear readout of the reservoir recalls each earlier input, summed over delays 1, 2, ... as Jaeger (2002) and reservoirpy count it (a linear reservoir of N units reads about N - 1).",
     ),
     "diverged_epoch": (
         "Diverged in epoch",

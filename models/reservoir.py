@@ -13,14 +13,13 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from data import ConfigError
 from models.builder import head_layer, input_layers, loss_of
 from models.execution import compile_model
-from models.unroll import chain_layers, unroll_layer
+from models.unroll import chain_layers
 
 CLOSED_GATE = 30.0  # a bias whose sigmoid is 1 (or 0 negated) to float32 precision: a gate held shut or open
 
@@ -124,30 +123,60 @@ def fit_readout(
     head.set_weights([kernel, bias])
 
 
-def memory_capacity(
-    model: keras.Model, *, delays: int | None = None, steps: int = 4000, washout: int = 200, seed: int = 0
-) -> float | None:
-    """Jaeger's short-term memory capacity: drive the reservoir with i.i.d. uniform input u_t on its first
-    input feature and sum, over delays k = 0 .. delays-1, the squared correlation between u_{t-k} and a
-    linear readout of h_t fitted to recall it (fitted on the first half, scored on the second). A linear
-    reservoir of N units has at most N. None for a reservoir read through an embedding (no scalar input)."""
+def reservoir_recursion(model: keras.Model) -> tuple[np.ndarray, np.ndarray, float, str]:
+    """The reservoir's (W_in, W, leak rate a, activation name), read back from its GRU: the inverse of
+    `set_reservoir`, so its states can be recomputed in float64 (`reservoir_states`)."""
+    layer = reservoir_layer(model)
+    units = layer.cell.units
+    kernel, recurrent, bias = (np.asarray(v, dtype="float64") for v in layer.get_weights())
+    keep = 1.0 / (1.0 + np.exp(-bias[0, :units]))  # the update gate: the share of the old state kept, 1 - a
+    return kernel[:, 2 * units :], recurrent[:, 2 * units :], float(1.0 - keep.mean()), layer.cell.activation.__name__
+
+
+def reservoir_states(model: keras.Model, drive: np.ndarray) -> np.ndarray:
+    """States h_t = (1 - a) h_(t-1) + a f(x_t W_in + h_(t-1) W) of one input sequence (steps, features),
+    in float64: the reservoir's own weights, without float32's rounding, which would hide the faint
+    traces of far inputs that the memory capacity adds up."""
+    w_in, w, leak, activation = reservoir_recursion(model)
+    f = np.tanh if activation == "tanh" else (lambda z: z)
+    h, states = np.zeros(w.shape[0]), np.zeros((len(drive), w.shape[0]))
+    for t, x in enumerate(np.asarray(drive, dtype="float64")):
+        h = (1 - leak) * h + leak * f(x @ w_in + h @ w)
+        states[t] = h
+    return states
+
+
+def memory_function(
+    model: keras.Model, *, delays: int | None = None, steps: int = 6000, washout: int = 500, seed: int = 0
+) -> np.ndarray | None:
+    """Jaeger's memory function m(k), k = 0 .. delays: drive the reservoir with i.i.d. uniform input u_t on
+    its first input feature, fit a linear readout of h_t (least squares with an intercept, no cutoff) to
+    recall u_(t-k) on the first half, and score its squared correlation on the second. For a linear
+    reservoir of N units the m(k) add up to N over k >= 0 (the states span N directions of the input's
+    past). None for a reservoir read through an embedding (no scalar input)."""
     layer = reservoir_layer(model)
     if any(isinstance(other, keras.layers.Embedding) for other in chain_layers(model)):
         return None
     units, width = layer.cell.units, int(layer.cell.kernel.shape[0])
-    delays = delays or max(2 * units, 100)
-    u = np.random.default_rng(seed).uniform(-1, 1, steps).astype("float32")
-    drive = np.zeros((1, steps, width), "float32")
-    drive[0, :, 0] = u
-    unrolled = tf.function(lambda sequence: unroll_layer(layer, sequence)[0])  # compiled: eagerly, seconds
-    states = np.asarray(unrolled(drive)[0], dtype="float64")  # (steps, units)
+    delays = delays or max(4 * units, 100)
+    u = np.random.default_rng(seed).uniform(-1, 1, steps)
+    drive = np.zeros((steps, width))
+    drive[:, 0] = u
+    states = np.c_[reservoir_states(model, drive), np.ones(steps)]  # and the intercept
     middle = washout + (steps - washout) // 2
     test_rows = np.arange(middle, steps)
-    total = 0.0
-    for k in range(delays):
+    found = np.zeros(delays + 1)
+    for k in range(delays + 1):
         fit_rows = np.arange(max(washout, k), middle)
-        readout = LinearRegression().fit(states[fit_rows], u[fit_rows - k])
-        recalled = readout.predict(states[test_rows])
-        r = np.corrcoef(recalled, u[test_rows - k])[0, 1]
-        total += 0.0 if not np.isfinite(r) else r * r
-    return float(total)
+        weights, *_ = np.linalg.lstsq(states[fit_rows], u[fit_rows - k], rcond=None)
+        r = np.corrcoef(states[test_rows] @ weights, u[test_rows - k])[0, 1]
+        found[k] = 0.0 if not np.isfinite(r) else r * r
+    return found
+
+
+def memory_capacity(model: keras.Model, **options) -> float | None:
+    """Jaeger's short-term memory capacity, as Jaeger (2002) and reservoirpy count it: the memory function
+    summed from delay 1 (recalling inputs before the present one). A linear reservoir of N units reads N
+    minus m(0), about N - 1; see `memory_function`. None for a reservoir read through an embedding."""
+    found = memory_function(model, **options)
+    return None if found is None else float(found[1:].sum())

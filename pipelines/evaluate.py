@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+SIGNIFICANCE = 0.05  # "beats naive" needs a Diebold-Mariano p-value below this
 
-def forecast_metrics(actual, predicted, previous_close) -> dict[str, float]:
+
+def forecast_metrics(actual, predicted, previous_close, horizon: int = 1) -> dict[str, float]:
     """MAE, RMSE, MAPE (%) in price units; MASE scaled by the naive forecast (previous close) on
-    the same days; directional accuracy (share of days the predicted move has the actual's sign)."""
+    the same days; directional accuracy (share of days the predicted move has the actual's sign);
+    the Diebold-Mariano p-value against naive (`dm_p`: equal absolute errors, `horizon` days ahead)."""
     from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
 
     actual, predicted, previous = (np.asarray(a, dtype=float) for a in (actual, predicted, previous_close))
@@ -28,7 +31,36 @@ def forecast_metrics(actual, predicted, previous_close) -> dict[str, float]:
         "directional_accuracy": float(np.mean(predicted_move[moved] == actual_move[moved]))
         if moved.any()
         else float("nan"),
+        "dm_p": diebold_mariano(actual, predicted, previous, horizon)[1],
     }
+
+
+def beats_naive(metrics: dict) -> bool:
+    """Smaller errors than naive (MASE below 1) and the difference significant (Diebold-Mariano)."""
+    return bool(metrics["mase"] < 1 and metrics["dm_p"] < SIGNIFICANCE)
+
+
+def diebold_mariano(actual, forecast, benchmark, horizon: int = 1) -> tuple[float, float]:
+    """Diebold-Mariano test of equal accuracy (absolute errors, as MAE and MASE), with the Harvey,
+    Leybourne & Newbold (1997) small-sample correction: (statistic, two-sided p-value from Student's t
+    with n - 1 degrees of freedom). A negative statistic: `forecast` has the smaller errors. The loss
+    differential's variance counts autocovariances up to lag horizon - 1 (an h-step forecast's errors
+    overlap by h - 1 days)."""
+    from scipy import stats
+
+    actual, forecast, benchmark = (np.asarray(a, dtype=float) for a in (actual, forecast, benchmark))
+    d = np.abs(actual - forecast) - np.abs(actual - benchmark)
+    n = len(d)
+    if n < 3 or not np.isfinite(d).all():
+        return float("nan"), float("nan")
+    centred = d - d.mean()
+    autocovariance = [centred[k:] @ centred[: n - k] / n for k in range(horizon)]
+    variance = (autocovariance[0] + 2 * sum(autocovariance[1:])) / n
+    if variance <= 0:  # identical forecasts: nothing to tell apart
+        return float("nan"), float("nan")
+    statistic = d.mean() / np.sqrt(variance)
+    statistic *= np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    return float(statistic), float(2 * stats.t.sf(abs(statistic), df=n - 1))
 
 
 def lag_correlations(forecast, actual, max_lag: int = 3) -> dict[int, float]:

@@ -15,8 +15,11 @@ from models.reservoir import (
     build_reservoir_model,
     fit_readout,
     memory_capacity,
+    memory_function,
     recurrent_matrix,
     reservoir_layer,
+    reservoir_recursion,
+    reservoir_states,
     reservoir_weights,
 )
 from models.unroll import unrolled_forward
@@ -200,14 +203,41 @@ def test_the_readout_is_the_ridge_solution():
 
 
 def test_memory_capacity_meets_the_known_answers():
-    """Without recurrence a linear reservoir recalls only the present input (capacity 1); a linear
-    reservoir of N units recalls at most N (Jaeger 2002), and nearly N with a radius near 1; tanh costs memory."""
-    none = memory_capacity(build_reservoir_model((10, 2), units=8, spectral_radius=1e-9, activation="linear"))
-    linear = memory_capacity(build_reservoir_model((10, 2), units=8, spectral_radius=0.9, activation="linear", seed=1))
-    tanh = memory_capacity(build_reservoir_model((10, 2), units=8, spectral_radius=0.9, seed=1))
-    assert none == pytest.approx(1.0, abs=0.1)
-    assert 0.9 * 8 < linear <= 8 + 0.3
-    assert tanh < linear
+    """Counted from delay 1, as Jaeger (2002) and reservoirpy count it. A linear reservoir of N = 32 units:
+    its memory function adds up to N over delays 0, 1, ... (its states span N directions of the input's
+    past), so from delay 1 it reads N - m(0) = N - 1; computed in float32 or with scikit-learn's lstsq
+    cutoff it read 24-30. Without recurrence nothing before the present is recalled; tanh costs memory."""
+    linear = build_reservoir_model((10, 2), units=32, spectral_radius=0.9, activation="linear", seed=1)
+    found = memory_function(linear)
+    assert found.sum() == pytest.approx(32, abs=0.3)  # within finite-sample noise of N
+    assert found[0] == pytest.approx(1, abs=0.01) and memory_capacity(linear) == pytest.approx(found[1:].sum())
+    none = memory_capacity(build_reservoir_model((10, 2), units=8, spectral_radius=0.0, activation="linear"))
+    assert none == pytest.approx(0, abs=0.2)
+    tanh = memory_capacity(build_reservoir_model((10, 2), units=32, spectral_radius=0.9, seed=1))
+    assert 1 < tanh < memory_capacity(linear) - 10
+
+
+def test_memory_capacity_agrees_with_reservoirpy_on_one_shared_reservoir():
+    """The same tanh reservoir (our weights handed to reservoirpy's Reservoir) and input signal: the two
+    capacities agree within 3% (each fits and scores its readout on its own split of the signal)."""
+    from reservoirpy.nodes import Reservoir, Ridge
+    from reservoirpy.observables import memory_capacity as reservoirpy_capacity
+
+    model = build_reservoir_model((10, 1), units=32, spectral_radius=0.9, leak_rate=0.7, seed=1)
+    w_in, w, leak, activation = reservoir_recursion(model)
+    assert activation == "tanh" and leak == pytest.approx(0.7, abs=1e-6)
+    theirs = Reservoir(W=w.T, Win=w_in.T, bias=np.zeros(32), lr=leak, activation=np.tanh)
+    signal = np.random.default_rng(0).uniform(-1, 1, (6000, 1))
+    expected = float(np.sum(reservoirpy_capacity(theirs >> Ridge(ridge=1e-10), k_max=128, series=signal)))
+    assert memory_capacity(model, delays=128) == pytest.approx(expected, rel=0.03)
+
+
+def test_the_float64_states_are_the_layers_own():
+    model = build_reservoir_model((10, 2), units=8, spectral_radius=0.9, leak_rate=0.5, seed=1)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 50, 2)).astype("float32")
+    from models.unroll import unroll_layer
+
+    np.testing.assert_allclose(reservoir_states(model, x[0]), unroll_layer(reservoir_layer(model), x)[0][0], atol=1e-6)
 
 
 def test_an_esn_trains_beside_the_other_cells_with_its_capacity_in_the_table(tmp_path):

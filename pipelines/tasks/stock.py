@@ -16,7 +16,7 @@ from data import TARGETS, DataError, StockScaling, chronological_split, load_pri
 from data.prices import SOURCES
 from data.stock_scaling import first_input_day
 from models.inference import PREDICT_BATCH, forecast, scaling_of, stock_preprocessing
-from pipelines.evaluate import RidgeBaseline, forecast_metrics
+from pipelines.evaluate import RidgeBaseline, beats_naive, forecast_metrics
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
 
@@ -139,7 +139,10 @@ class StockTask(Task):
             "naive": previous,
             "ridge": prepared.context.scaling.to_prices(ridge.predict(prepared.test.x), previous),
         }
-        rows = [{"model": name, **forecast_metrics(actual, values, previous)} for name, values in predictions.items()]
+        rows = [
+            {"model": name, **forecast_metrics(actual, values, previous, config.horizon)}
+            for name, values in predictions.items()
+        ]
         return Baselines(rows, predictions)
 
     def evaluate(self, config, prepared: Prepared[StockContext], model, cell, baselines) -> Evaluation:
@@ -147,8 +150,8 @@ class StockTask(Task):
         forecasts = forecast(model, prepared.context.prices, prepared.context.scaling)
         predicted = forecasts["forecast"].to_numpy()[prepared.context.test]
         actual, previous, dates = prepared.context.test_days(config.horizon)
-        metrics = forecast_metrics(actual, predicted, previous)
-        metrics["beats_naive"] = bool(metrics["mase"] < 1.0)
+        metrics = forecast_metrics(actual, predicted, previous, config.horizon)
+        metrics["beats_naive"] = beats_naive(metrics)
         table = pd.DataFrame(
             {
                 "date": dates.strftime("%Y-%m-%d"),
