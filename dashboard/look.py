@@ -68,6 +68,19 @@ COLUMNS = {
     "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
     "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
     "test_bpc": ("Test bits/char", "Cross-entropy on held-back text in bits per character; lower is better."),
+    "peak_gradient_horizon": (
+        "Peak horizon (steps)",
+        "The longest gradient horizon of any record during training: how far back the gradient ever reached.",
+    ),
+    "solved_gradient_horizon": (
+        "Horizon when solved (steps)",
+        "The gradient horizon at the record where the probe's loss first fell below the task's solved threshold: how far back the gradient reached as the cell learned. Empty if never solved.",
+    ),
+    "peak_horizon_mean": ("Peak horizon (mean)", "The peak gradient horizon over training, averaged over seeds."),
+    "solved_horizon_mean": (
+        "Horizon when solved (mean)",
+        "The horizon when the loss first fell below the solved threshold, averaged over the seeds that solved it.",
+    ),
     "first_gradient_horizon": (
         "First horizon (steps)",
         "The gradient horizon at the first record of training (after the first logged batches): where each cell starts.",

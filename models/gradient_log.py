@@ -102,12 +102,22 @@ def decay_factor(norms: np.ndarray) -> float:
     return float(np.exp(slope))
 
 
-def summarize(log: dict[str, np.ndarray], layer: str) -> dict[str, float]:
+def summarize(log: dict[str, np.ndarray], layer: str, solved_loss: float | None = None) -> dict[str, float]:
     """What a comparison table shows of a log: the layer's horizon at the first and the last record,
-    its decay at the last, and the largest global gradient norm seen during training."""
+    at its peak over training and at the record where the probe's loss first fell below `solved_loss`
+    (the task's "solved", if it has one; NaN if never), its decay at the last record, and the largest
+    global gradient norm seen during training.
+
+    The last record alone misleads both ways: once a task is solved the probe's loss is small and its
+    gradient no longer needs the past, so a solved LSTM's horizon can shrink again; and one record is
+    noisy. The horizon when the loss fell shows how far back the gradient reached as the cell learned."""
+    horizons = log[horizon_key(layer)]
+    solved = np.flatnonzero(log[LOSS] < solved_loss) if solved_loss is not None else np.array([], int)
     return {
-        "first_gradient_horizon": int(log[horizon_key(layer)][0]),
-        "gradient_horizon": int(log[horizon_key(layer)][-1]),
+        "first_gradient_horizon": int(horizons[0]),
+        "gradient_horizon": int(horizons[-1]),
+        "peak_gradient_horizon": int(np.max(horizons)),
+        "solved_gradient_horizon": float(horizons[solved[0]]) if len(solved) else float("nan"),
         "gradient_decay": float(log[decay_key(layer)][-1]),
         "max_global_grad_norm": float(np.max(log[GLOBAL_GRAD])),
     }

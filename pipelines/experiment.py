@@ -279,7 +279,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         metrics = {
             **evaluation.metrics,
             "params": count_params(model),
-            **summarize(logger.log, probe_layer),
+            **summarize(logger.log, probe_layer, setup.task.solved_loss),
         }
         if cell in RESERVOIR_CELLS:
             capacity = memory_capacity(model)

@@ -105,18 +105,20 @@ def run_sweep(
 
 
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
-    """Mean and spread over seeds of the headline metric, the gradient horizon and the largest gradient norm."""
+    """Mean and spread over seeds of the headline metric, the gradient horizons and the largest gradient
+    norm (columns that trials saved by an earlier version lack are left out)."""
     grouped = trials.groupby([over, "cell"], sort=False, dropna=False)  # clipnorm "none" is NaN: keep it
-    return grouped.agg(
-        **{
-            f"{headline}_mean": (headline, "mean"),
-            f"{headline}_std": (headline, "std"),
-            "horizon_mean": ("gradient_horizon", "mean"),
-            "decay_mean": ("gradient_decay", "mean"),
-            "max_grad_norm": ("max_global_grad_norm", "max"),
-            "seeds": ("seed", "count"),
-        }
-    ).reset_index()
+    columns = {
+        f"{headline}_mean": (headline, "mean"),
+        f"{headline}_std": (headline, "std"),
+        "horizon_mean": ("gradient_horizon", "mean"),
+        "peak_horizon_mean": ("peak_gradient_horizon", "mean"),
+        "solved_horizon_mean": ("solved_gradient_horizon", "mean"),  # over the seeds that solved it
+        "decay_mean": ("gradient_decay", "mean"),
+        "max_grad_norm": ("max_global_grad_norm", "max"),
+        "seeds": ("seed", "count"),
+    }
+    return grouped.agg(**{name: spec for name, spec in columns.items() if spec[0] in trials}).reset_index()
 
 
 def build_parser() -> OneLineParser:

@@ -110,6 +110,24 @@ def test_horizon_and_decay_helpers_on_known_profiles():
     assert decay_factor(0.7 ** np.arange(20)[::-1]) == pytest.approx(0.7)
 
 
+def test_the_summary_keeps_the_horizon_when_solved_and_its_peak():
+    """A solved LSTM's horizon can shrink again once its loss is small: the summary keeps the horizon at
+    the first record under the solved loss and the peak, beside the first and the last."""
+    from models.gradient_log import summarize
+
+    log = {
+        "horizon/l": np.array([5, 40, 99, 20]),
+        "decay/l": np.array([0.5, 0.9, 0.99, 0.8]),
+        "loss": np.array([0.17, 0.05, 0.008, 0.001]),
+        "global_grad_norm": np.array([1.0, 3.0, 2.0, 0.5]),
+    }
+    summary = summarize(log, "l", solved_loss=0.01)
+    assert (summary["first_gradient_horizon"], summary["gradient_horizon"]) == (5, 20)
+    assert (summary["solved_gradient_horizon"], summary["peak_gradient_horizon"]) == (99, 99)
+    assert np.isnan(summarize(log, "l", solved_loss=0.001)["solved_gradient_horizon"])  # never below it
+    assert np.isnan(summarize(log, "l")["solved_gradient_horizon"])  # a task without a solved loss
+
+
 def test_bad_probe_and_model_get_one_sentence():
     x, y = adding_problem(8, 20)
     model = build_model("gru", (20, 2), units=4)

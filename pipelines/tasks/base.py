@@ -79,6 +79,7 @@ class Task(ABC):
     headline: ClassVar[str]  # the metric a sweep summarises
     default_run: ClassVar[dict | None] = None  # options of the run `make train-defaults` trains, if any
     default_sweep: ClassVar[dict | None] = None  # or the sweep it trains: over, values, seeds and options
+    solved_loss: ClassVar[float | None] = None  # a probe loss below this means solved (for the horizon then)
 
     @abstractmethod
     def prepare(self, config) -> Prepared:
