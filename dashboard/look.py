@@ -68,18 +68,22 @@ COLUMNS = {
     "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
     "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
     "test_bpc": ("Test bits/char", "Cross-entropy on held-back text in bits per character; lower is better."),
-    "peak_gradient_horizon": (
-        "Peak horizon (steps)",
-        "The longest gradient horizon of any record during training: how far back the gradient ever reached.",
+    "gradient_reach": (
+        "Gradient reach (steps)",
+        "The farthest step back whose ||dL/dh_t|| is still at least 1% of its last-step value, at the end of training. Unlike the horizon it does not stop where the gradient dips: a solved LSTM's dips mid-sequence and returns at the inputs it remembers.",
     ),
-    "solved_gradient_horizon": (
-        "Horizon when solved (steps)",
-        "The gradient horizon at the record where the probe's loss first fell below the task's solved threshold: how far back the gradient reached as the cell learned. Empty if never solved.",
+    "peak_gradient_reach": (
+        "Peak reach (steps)",
+        "The longest gradient reach of any record during training: how far back the error signal ever arrived.",
     ),
-    "peak_horizon_mean": ("Peak horizon (mean)", "The peak gradient horizon over training, averaged over seeds."),
-    "solved_horizon_mean": (
-        "Horizon when solved (mean)",
-        "The horizon when the loss first fell below the solved threshold, averaged over the seeds that solved it.",
+    "solved_gradient_reach": (
+        "Reach when solved (steps)",
+        "The gradient reach at the record where the probe's loss first fell below the task's solved threshold: how far back the error signal arrived as the cell learned. Empty if never solved.",
+    ),
+    "peak_reach_mean": ("Peak reach (mean)", "The peak gradient reach over training, averaged over seeds."),
+    "solved_reach_mean": (
+        "Reach when solved (mean)",
+        "The gradient reach when the loss first fell below the solved threshold, averaged over the seeds that solved it.",
     ),
     "first_gradient_horizon": (
         "First horizon (steps)",

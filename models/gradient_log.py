@@ -91,6 +91,20 @@ def gradient_horizons(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> 
     return np.where(dead, 0, first_lost - 1)
 
 
+def gradient_reaches(norms: np.ndarray, fraction: float = HORIZON_FRACTION) -> np.ndarray:
+    """For every row of a (records, T) array: the farthest step back whose ||dL/dh_t|| is still at least
+    `fraction` x ||dL/dh_T||. Where the norm decays step by step (a SimpleRNN's) this is the horizon; a
+    solved LSTM's gradient dips in the middle of the sequence (the steps it learned to ignore) and rises
+    again at the marked inputs far back, where the horizon stops at the dip and the reach does not."""
+    norms = np.asarray(norms, dtype=float)
+    last = norms[:, -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        held = norms[:, ::-1] / last >= fraction  # k steps back; NaN does not hold
+    farthest = norms.shape[1] - 1 - np.argmax(held[:, ::-1], axis=1)
+    dead = ~np.isfinite(last[:, 0]) | (last[:, 0] == 0)
+    return np.where(dead, 0, farthest)
+
+
 def decay_factor(norms: np.ndarray) -> float:
     """Per-step factor a fitted to ||dL/dh_{T-k}|| ~ c * a^k by least squares on the log norms."""
     norms = np.asarray(norms, dtype=float)[::-1]
@@ -103,21 +117,24 @@ def decay_factor(norms: np.ndarray) -> float:
 
 
 def summarize(log: dict[str, np.ndarray], layer: str, solved_loss: float | None = None) -> dict[str, float]:
-    """What a comparison table shows of a log: the layer's horizon at the first and the last record,
-    at its peak over training and at the record where the probe's loss first fell below `solved_loss`
-    (the task's "solved", if it has one; NaN if never), its decay at the last record, and the largest
-    global gradient norm seen during training.
+    """What a comparison table shows of a log: the layer's horizon at the first and the last record;
+    its reach (`gradient_reaches`) at the last record, at its peak over training and at the record where
+    the probe's loss first fell below `solved_loss` (the task's "solved", if it has one; NaN if never);
+    its decay at the last record; and the largest global gradient norm seen during training.
 
-    The last record alone misleads both ways: once a task is solved the probe's loss is small and its
-    gradient no longer needs the past, so a solved LSTM's horizon can shrink again; and one record is
-    noisy. The horizon when the loss fell shows how far back the gradient reached as the cell learned."""
+    The horizon at the last record misleads about a solved gated cell: its gradient dips below 1% a few
+    steps back and comes back at the inputs it remembers (a solved LSTM at T = 400: horizon 10, reach
+    399), and once the loss is small its profile changes again. The reach when the loss fell says how far
+    back the error signal arrived as the cell learned; the peak, whether it ever did."""
     horizons = log[horizon_key(layer)]
+    reaches = gradient_reaches(log[h_grad_key(layer)])
     solved = np.flatnonzero(log[LOSS] < solved_loss) if solved_loss is not None else np.array([], int)
     return {
         "first_gradient_horizon": int(horizons[0]),
         "gradient_horizon": int(horizons[-1]),
-        "peak_gradient_horizon": int(np.max(horizons)),
-        "solved_gradient_horizon": float(horizons[solved[0]]) if len(solved) else float("nan"),
+        "gradient_reach": int(reaches[-1]),
+        "peak_gradient_reach": int(np.max(reaches)),
+        "solved_gradient_reach": float(reaches[solved[0]]) if len(solved) else float("nan"),
         "gradient_decay": float(log[decay_key(layer)][-1]),
         "max_global_grad_norm": float(np.max(log[GLOBAL_GRAD])),
     }

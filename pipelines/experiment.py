@@ -207,6 +207,7 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
         dropout=config.dropout,
         gain=config.gain,
         init=config.init,
+        forget_bias=config.forget_bias,
         clipnorm=config.clipnorm,
         learning_rate=config.learning_rate,
         n_classes=shape.n_classes,

@@ -112,8 +112,8 @@ def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
         f"{headline}_mean": (headline, "mean"),
         f"{headline}_std": (headline, "std"),
         "horizon_mean": ("gradient_horizon", "mean"),
-        "peak_horizon_mean": ("peak_gradient_horizon", "mean"),
-        "solved_horizon_mean": ("solved_gradient_horizon", "mean"),  # over the seeds that solved it
+        "peak_reach_mean": ("peak_gradient_reach", "mean"),
+        "solved_reach_mean": ("solved_gradient_reach", "mean"),  # over the seeds that solved it
         "decay_mean": ("gradient_decay", "mean"),
         "max_grad_norm": ("max_global_grad_norm", "max"),
         "seeds": ("seed", "count"),

@@ -110,22 +110,36 @@ def test_horizon_and_decay_helpers_on_known_profiles():
     assert decay_factor(0.7 ** np.arange(20)[::-1]) == pytest.approx(0.7)
 
 
-def test_the_summary_keeps_the_horizon_when_solved_and_its_peak():
-    """A solved LSTM's horizon can shrink again once its loss is small: the summary keeps the horizon at
-    the first record under the solved loss and the peak, beside the first and the last."""
+def test_the_reach_goes_past_a_dip_where_the_horizon_stops():
+    """A profile that decays step by step has reach = horizon; one that dips and comes back far back (a
+    solved LSTM's, at the marked inputs) has a short horizon and a long reach."""
+    from models.gradient_log import gradient_reaches
+
+    decaying = 0.7 ** np.arange(30)[::-1]
+    dipping = np.r_[[0.5, 0.3], np.full(20, 1e-4), np.linspace(0.02, 1.0, 8)]  # 30 steps, oldest first
+    np.testing.assert_array_equal(gradient_reaches(np.stack([decaying, dipping])), [gradient_horizon(decaying), 29])
+    assert gradient_horizon(dipping) == 7
+    assert gradient_reaches(np.zeros((1, 5)))[0] == 0  # a dead gradient reaches nowhere
+
+
+def test_the_summary_keeps_the_reach_when_solved_and_its_peak():
+    """The summary keeps the reach at the first record under the solved loss and its peak, beside the
+    horizon at the first and the last record."""
     from models.gradient_log import summarize
 
+    profiles = np.stack([0.5 ** np.arange(10)[::-1], np.r_[0.5, np.full(8, 1e-4), 1.0], 0.9 ** np.arange(10)[::-1]])
     log = {
-        "horizon/l": np.array([5, 40, 99, 20]),
-        "decay/l": np.array([0.5, 0.9, 0.99, 0.8]),
-        "loss": np.array([0.17, 0.05, 0.008, 0.001]),
-        "global_grad_norm": np.array([1.0, 3.0, 2.0, 0.5]),
+        "h_grad_norm/l": profiles,
+        "horizon/l": np.array([6, 0, 9]),
+        "decay/l": np.array([0.5, 0.9, 0.9]),
+        "loss": np.array([0.17, 0.008, 0.001]),
+        "global_grad_norm": np.array([1.0, 3.0, 0.5]),
     }
     summary = summarize(log, "l", solved_loss=0.01)
-    assert (summary["first_gradient_horizon"], summary["gradient_horizon"]) == (5, 20)
-    assert (summary["solved_gradient_horizon"], summary["peak_gradient_horizon"]) == (99, 99)
-    assert np.isnan(summarize(log, "l", solved_loss=0.001)["solved_gradient_horizon"])  # never below it
-    assert np.isnan(summarize(log, "l")["solved_gradient_horizon"])  # a task without a solved loss
+    assert (summary["first_gradient_horizon"], summary["gradient_horizon"]) == (6, 9)
+    assert (summary["solved_gradient_reach"], summary["peak_gradient_reach"], summary["gradient_reach"]) == (9, 9, 9)
+    assert np.isnan(summarize(log, "l", solved_loss=0.0001)["solved_gradient_reach"])  # never below it
+    assert np.isnan(summarize(log, "l")["solved_gradient_reach"])  # a task without a solved loss
 
 
 def test_bad_probe_and_model_get_one_sentence():

@@ -50,6 +50,12 @@ class TrainConfig:
         choices=INITS,
         sweep=True,
     )
+    forget_bias: float = option(
+        1.0,
+        "initial forget-gate bias of LSTM layers: sigmoid(b) of the cell state is kept each step at first "
+        "(1: Keras' unit_forget_bias; larger holds memory longer from the start)",
+        sweep=True,
+    )
     tbptt: int | None = option(
         None, "truncated back-propagation through time: the gradient stops every K steps ('none': off)", sweep=True
     )
@@ -100,6 +106,10 @@ class TrainConfig:
             f"--clipnorm must be a positive number or none (got {self.clipnorm}).",
         )
         require(0 < self.gain < math.inf, f"--gain must be a positive number (got {self.gain}).")
+        require(
+            math.isfinite(self.forget_bias) and abs(self.forget_bias) <= 30,
+            f"--forget-bias must be a number between -30 and 30 (got {self.forget_bias}).",
+        )
         require(self.init in INITS, f"Unknown --init {self.init!r}: choose one of {', '.join(INITS)}.")
         require(
             self.init != "irnn" or self.cells == ["simple_rnn"],
