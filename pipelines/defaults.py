@@ -7,14 +7,18 @@ Usage: python -m pipelines.defaults [--out runs] [--resume | --overwrite]
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from models.cells import BACKPROP_CELLS
 from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import TASKS
 from pipelines.tasks.config import TrainConfig
+from pipelines.trials import Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 
 def default_configs(out: str = "runs") -> list[TrainConfig]:
@@ -64,6 +68,7 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m pipelines.defaults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs", help="folder for the runs (default: runs)")
     add_jit_compile_option(parser)
+    add_parallel_options(parser, default_workers=min(2, os.cpu_count() or 1))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="retrain runs that already exist")
     mode.add_argument(
@@ -104,39 +109,49 @@ def execute(args) -> int:
     if args.resume and not configs and not sweeps:
         print(f"the default runs in {args.out}/ are complete")
         return 0
-    import_tensorflow_quietly()
-    from pipelines.experiment import run_experiment
-    from pipelines.progress import make_progress
-    from pipelines.sweep import run_sweep
+    from models.experiment_store import check_writable, experiment_lock, experiment_path
 
+    parallel = parallel_of(args)
+    check_writable(args.out)
+    Path(args.out).mkdir(parents=True, exist_ok=True)  # where every Ray worker writes its trial
+    if parallel is None:  # on Ray, only the workers train
+        import_tensorflow_quietly()
+    from pipelines.progress import make_progress
+    from pipelines.sweep import save_sweep_tables, trials_of
+
+    # The adding sweep first: it is the Overview's story, shown as soon as it lands.
+    sweep_trials = [trials_of(p.config, p.over, p.values, p.seeds) for p in sweeps]
+    trials = [trial for planned in sweep_trials for trial in planned]
+    trials += [Trial(config.experiment_name(), config) for config in configs]
+    workers = "one after another" if parallel is None else f"{parallel.workers} at a time on a local Ray"
+    print(
+        f"training {len(trials)} default experiments ({workers}): "
+        + ", ".join(t.config.experiment_name() for t in trials)
+    )
     started = time.perf_counter()
-    for config in configs:
-        print(f"training {config.experiment_name()} ({', '.join(config.cells)}, {config.epochs} epochs)")
-        with make_progress() as progress:
-            result = run_experiment(config, overwrite=args.overwrite, resume=args.resume, progress=progress)
-        print_table(result.table, f"{config.experiment_name()}: held-back test split")
-        for note in result.notes:
-            print(f"note: {note}")
-    for planned in sweeps:
-        values = " ".join(map(str, planned.values))
-        print(f"training {planned.config.experiment_name()} ({planned.over} {values}, {planned.config.epochs} epochs)")
-        with make_progress() as progress:
-            result = run_sweep(
-                planned.config,
-                planned.over,
-                planned.values,
-                planned.seeds,
-                overwrite=args.overwrite,
-                resume=args.resume,
-                progress=progress,
-            )
-        print_table(result.summary, f"{planned.config.experiment_name()}: held-back test split")
-        for note in result.notes:
-            print(f"note: {note}")
+    with ExitStack() as locks, make_progress() as progress:
+        for planned in sweeps:
+            locks.enter_context(experiment_lock(experiment_path(planned.config.out, planned.config.experiment_name())))
+        outcomes = train_trials(trials, parallel, overwrite=args.overwrite, resume=args.resume, progress=progress)
+        results, first = [], 0
+        for planned, its_trials in zip(sweeps, sweep_trials, strict=True):
+            mine, first = outcomes[first : first + len(its_trials)], first + len(its_trials)
+            results.append(save_sweep_tables(planned.config, planned.over, its_trials, mine))
+    failed = []
+    for trial, outcome in zip(trials[first:], outcomes[first:], strict=True):  # the default experiments
+        if outcome.table is not None:
+            print_table(outcome.table, f"{trial.config.experiment_name()}: held-back test split")
+        failed += [trial.label] if outcome.table is None else []
+    for planned, result in zip(sweeps, results, strict=True):
+        if len(result.summary):
+            print_table(result.summary, f"{planned.config.experiment_name()}: held-back test split")
+        failed += result.failed
+    for note in [note for outcome in outcomes for note in outcome.notes]:
+        print(f"note: {note}")
     print(
         f"default runs trained in {time.perf_counter() - started:.0f} s; start the dashboard with: streamlit run app.py"
     )
-    return 0
+    return report_failures(failed, len(trials))
 
 
 main = command(

@@ -84,21 +84,25 @@ def run_sweep(
     is a result: saved with NaN metrics and noted; a trial that fails on Ray is named in `failed`
     and left out of the tables, and the sweep goes on."""
     trials = trials_of(config, over, values, seeds)
-    folder = experiment_path(config.out, config.experiment_name())
-    with experiment_lock(folder):
+    with experiment_lock(experiment_path(config.out, config.experiment_name())):
         outcomes = train_trials(trials, parallel, overwrite=overwrite, resume=resume, progress=progress)
-        rows = [
-            {over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics}
-            for trial, outcome in zip(trials, outcomes, strict=True)
-            if outcome.table is not None
-            for cell, metrics in outcome.table.set_index("model").loc[config.cells].iterrows()
-        ]
-        table = pd.DataFrame(rows)
-        if len(table):
-            summary = summarise(table, over, task_of(config).headline)
-            save_sweep(folder, table, summary)
-        else:
-            summary = table
+        return save_sweep_tables(config, over, trials, outcomes)
+
+
+def save_sweep_tables(config: TrainConfig, over: str, trials: list[Trial], outcomes: list) -> SweepResult:
+    """The trial table (one row per value, seed and cell, in that order) and its summary, saved in the
+    sweep's folder (whose lock the caller holds), from the trials that succeeded."""
+    rows = [
+        {over: getattr(trial.config, over), "seed": trial.config.seed, "cell": cell, **metrics}
+        for trial, outcome in zip(trials, outcomes, strict=True)
+        if outcome.table is not None
+        for cell, metrics in outcome.table.set_index("model").loc[config.cells].iterrows()
+    ]
+    table = pd.DataFrame(rows)
+    summary = table
+    if len(table):
+        summary = summarise(table, over, task_of(config).headline)
+        save_sweep(experiment_path(config.out, config.experiment_name()), table, summary)
     notes = [note for outcome in outcomes for note in outcome.notes]
     failed = [trial.label for trial, outcome in zip(trials, outcomes, strict=True) if outcome.table is None]
     return SweepResult(summary, notes, failed)

@@ -73,15 +73,15 @@ def report_failures(failed: list[str], total: int) -> int:
     return 1
 
 
-def add_parallel_options(parser) -> None:
+def add_parallel_options(parser, default_workers: int | None = None) -> None:
     """--workers, --threads-per-trial and --ray-address, for every command that trains many trials."""
     parallel = parser.add_argument_group("parallel trials (Ray)")
     parallel.add_argument(
         "--workers",
         type=int,
-        default=None,
+        default=default_workers,
         help="trials trained at once: 1 trains them one after another here, more start a local Ray "
-        "(default: 1, or every CPU of the cluster with --ray-address)",
+        f"(default: {default_workers or 1}, or every CPU of the cluster with --ray-address)",
     )
     parallel.add_argument(
         "--threads-per-trial",

@@ -4,9 +4,11 @@ The first two take seconds and run in `make test`; the T = 100 one reproduces a 
 about five minutes and runs with `make test-slow`.
 """
 
+import numpy as np
 import pytest
 
 from data import ConfigError
+from models import load_run
 from pipelines.experiment import run_experiment
 from pipelines.tasks.adding import AddingConfig
 from tests.conftest import TINY
@@ -18,9 +20,19 @@ def test_lstm_solves_the_adding_problem_at_t50_and_its_gradient_reaches_back(tmp
     config = AddingConfig(
         cells=["lstm"], length=50, samples=6_000, epochs=6, learning_rate=1e-2, batch_size=32, out=str(tmp_path)
     )
-    metrics = run_experiment(config).table.set_index("model").loc["lstm"]
+    result = run_experiment(config)
+    metrics = result.table.set_index("model").loc["lstm"]
     assert metrics["test_mse"] < 0.01  # predicting the mean scores 0.167
     assert metrics["gradient_horizon"] == 49  # dL/dh_t stays above 1% of dL/dh_T all the way back
+    assert metrics["solved_gradient_reach"] == 49
+    # Per unit: some units hold the first marked value to mid-sequence with a forget gate near 1
+    # (most of their state survives), more only mirror it; the others forget faster.
+    units = load_run(result.runs["lstm"]).info["outputs"]["memory_units"]
+    holders = units["holders"]
+    assert holders and min(units["retention"][j] for j in holders) >= 0.5
+    first_half = slice(0, units["held_at"] + 1)
+    holder_forget = np.mean([np.mean(trace[first_half]) for trace in units["holder_forget"]])
+    assert holder_forget > np.mean(units["other_forget"][first_half]) + 0.02
 
 
 def test_small_recurrent_gain_makes_the_simple_rnn_gradient_vanish(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from data import adding_problem
-from models import GradientLogger, build_model, decay_factor, gradient_horizon, load_gradient_log
+from models import GradientLogger, build_model, decay_factor, gradient_horizon, load_gradient_log, unrolled_forward
 
 T = 30
 
@@ -321,3 +321,22 @@ def test_per_unit_forget_gate_averages_to_the_per_step_mean():
     assert per_unit.shape == (1, 5)
     assert per_unit[0].mean() == pytest.approx(log["gate_mean/lstm_1/forget"][0].mean(), rel=1e-5)
     assert "recurrent_norm/lstm_1" not in log  # the prediction is the SimpleRNN's argument only
+
+
+def test_the_memory_units_traces_agree_with_the_logger_and_the_layer():
+    """models.memory_units runs the LSTM's own cell step by step: its forget gates average to the logger's
+    per-step means, and its last cell state gives the layer's own output (h = o * tanh(c))."""
+    from models.memory_units import lstm_traces
+
+    x, y = probe_batch(features=2)
+    model = build_model("lstm", (T, 2), units=5, forget_bias=2.0, seed=3)
+    layer = model.get_layer("lstm_1")
+    cell_states, forget = lstm_traces(layer, x)
+    np.testing.assert_allclose(
+        forget.mean(axis=(0, 2)), record_once(model, x, y)["gate_mean/lstm_1/forget"][0], rtol=1e-5
+    )
+    hidden = unrolled_forward(model, x).hidden["lstm_1"].numpy()
+    kernel, recurrent, bias = (w.numpy() for w in (layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
+    z = x[:, -1] @ kernel + hidden[:, -2] @ recurrent + bias
+    output_gate = 1 / (1 + np.exp(-z[:, 15:20]))
+    np.testing.assert_allclose(hidden[:, -1], output_gate * np.tanh(cell_states[:, -1]), atol=1e-5)

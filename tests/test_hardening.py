@@ -121,10 +121,10 @@ def test_defaults_resume_what_an_interrupted_first_run_left(tmp_path, monkeypatc
     monkeypatch.setattr(defaults, "default_sweeps", lambda out: [defaults.DefaultSweep(sweep, "length", [6, 8], [0])])
     run_experiment(AddingConfig(cells=["lstm"], out=str(tmp_path), **ADDING))  # as if stopped after lstm
     assert defaults.unfinished(small) == small
-    assert defaults.main(["--out", str(tmp_path), "--resume"]) == 0
+    assert defaults.main(["--out", str(tmp_path), "--resume", "--workers", "1"]) == 0
     assert defaults.unfinished(small) == [] and defaults.defaults_complete(str(tmp_path))
     assert list(load_experiment(tmp_path / "adding-T10").comparison["model"]) == ["lstm", "gru", "predict-the-mean"]
-    assert defaults.main(["--out", str(tmp_path), "--resume"]) == 0
+    assert defaults.main(["--out", str(tmp_path), "--resume", "--workers", "1"]) == 0
     assert "are complete" in capsys.readouterr().out
 
 

@@ -50,6 +50,17 @@ class AddingTask(SyntheticTask):
         },
     }
 
+    def evidence(self, model, x) -> dict:
+        """For an LSTM: which units hold the first marked value until the end of the first half (before the
+        second marker) and which only mirror it, with their forget gates, on up to 256 test sequences."""
+        from models.memory_units import memory_units
+
+        x = x[:256]
+        first_marker = np.argmax(x[:, :, 1], axis=1)  # the first of the two marked steps
+        value = x[np.arange(len(x)), first_marker, 0]
+        found = memory_units(model, x, value, marked_at=first_marker, held_at=x.shape[1] // 2 - 1)
+        return {} if found is None else {"memory_units": found.to_dict()}
+
     def loss_level(self, comparison):
         return self.baseline_name, ADDING_BASELINE_MSE  # the loss is the MSE, as the baseline's score
 

@@ -89,7 +89,13 @@ class SyntheticTask(Task):
 
     def evaluate(self, config: SyntheticConfig, prepared, model, cell, baselines) -> Evaluation:
         predicted = model.predict(prepared.test.x, verbose=0, batch_size=PREDICT_BATCH)
-        return Evaluation(self.metrics(prepared.test.y, predicted, config.length))
+        return Evaluation(
+            self.metrics(prepared.test.y, predicted, config.length), outputs=self.evidence(model, prepared.test.x)
+        )
+
+    def evidence(self, model, x: np.ndarray) -> dict:
+        """What a trained model shows of how it remembers, saved in run.json's outputs (none by default)."""
+        return {}
 
     def use_saved(self, run, options: FreshSequences) -> str:
         length = run.config.get("length")
