@@ -42,6 +42,11 @@ bench: $(VENV)/.installed-run
 	$(BIN)/python bench/bench_dashboard.py
 	$(BIN)/python bench/bench_pipeline_epoch.py
 	$(BIN)/python bench/bench_sweep_workers.py
+	$(BIN)/python bench/bench_compiled.py
+	$(BIN)/python bench/bench_compiled.py --batches 32 128 --lengths 100 400 --beside
+	$(BIN)/python bench/bench_compiled_parts.py
+	$(BIN)/python bench/bench_threads.py
+	$(BIN)/python bench/bench_defaults.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

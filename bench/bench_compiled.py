@@ -120,17 +120,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed epochs of each execution (default: 2)")
     parser.add_argument("--beside", action="store_true", help="a second training runs in another process")
     parser.add_argument(
-        "--threads", type=int, default=1, help="TensorFlow's intra- and inter-op threads, as training uses (default: 1)"
+        "--threads", type=int, default=1, help="TensorFlow's intra-op threads, as training uses (default: 1)"
     )
     parser.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args()
-    if args.threads:  # 0: TensorFlow's default (the machine's cores)
+    if args.threads:  # 0: TensorFlow's default (the machine's cores); the inter-op pool keeps its default
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     tf.config.experimental.enable_op_determinism()  # as the pipeline runs
     beside = None
     if args.beside:
-        beside = subprocess.Popen([sys.executable, "-c", BESIDE], stdout=subprocess.DEVNULL)
+        beside = subprocess.Popen([sys.executable, "-c", BESIDE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(15)  # let it import TensorFlow and start training
     rows = []
     print(

@@ -111,15 +111,16 @@ def main() -> None:
     parser.add_argument("--lengths", nargs="+", type=int, default=[100, 400])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
-        "--threads", type=int, default=1, help="TensorFlow's intra- and inter-op threads (default: 1, as training)"
+        "--threads", type=int, default=1, help="TensorFlow's intra-op threads (default: 1, as training)"
     )
-    parser.add_argument("--inter-threads", type=int, default=None, help="inter-op threads, if not --threads")
+    parser.add_argument("--inter-threads", type=int, default=None, help="inter-op threads (default: TensorFlow's, as training)")
     parser.add_argument("--only", nargs="+", default=["probe", "custom", "reservoir", "loop"])
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.inter_threads or args.threads)
+    if args.inter_threads:  # else the default pool, as training keeps it
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_threads)
     tf.config.experimental.enable_op_determinism()
-    print(f"{args.threads} thread(s) per op pool")
+    print(f"{args.threads} intra-op thread(s), {args.inter_threads or 'the default'} inter-op")
     print(f"{'':<38} {'op by op':>9} {'XLA':>9} {'':<2} {'ratio':>6}")
     for length in args.lengths:
         if "probe" in args.only:

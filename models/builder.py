@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from data import ConfigError
-from models.cells import BACKPROP_CELLS, INITS, RESERVOIR_CELLS
+from models.cells import BACKPROP_CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
 
 LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 assert tuple(LAYERS) == BACKPROP_CELLS, "every back-propagated cell in models/cells.py needs its Keras layer here"
@@ -28,6 +28,7 @@ def build_model(
     clipnorm: float | None = None,
     learning_rate: float = 1e-3,
     forget_bias: float = 1.0,
+    gate_init: str = "constant",
     n_classes: int | None = None,
     vocab_size: int | None = None,
     embedding_dim: int = 32,
@@ -51,6 +52,10 @@ def build_model(
         clipnorm: clip each gradient to this norm, or None. Defaults to `None`.
         learning_rate: Adam's learning rate. Defaults to `1e-3`.
         forget_bias: initial forget-gate bias of LSTM layers. Defaults to `1.0`.
+        gate_init: "constant" (the forget bias above, input bias 0) or "chrono": each LSTM unit's
+            forget bias log u with u uniform in [1, T - 1] for T the sequence length, its input bias
+            -log u, so units start with memories of every time scale up to T (Tallec & Ollivier
+            2018). Defaults to `"constant"`.
         n_classes: a softmax head over this many classes, or None for one regression output.
         vocab_size: embed integer inputs over this vocabulary, or None for float inputs.
         embedding_dim: size of that embedding. Defaults to `32`.
@@ -66,6 +71,8 @@ def build_model(
         raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(BACKPROP_CELLS)}.")
     if init not in INITS:
         raise ConfigError(f"Unknown init {init!r}: choose one of {', '.join(INITS)}.")
+    if gate_init not in GATE_INITS:
+        raise ConfigError(f"Unknown gate init {gate_init!r}: choose one of {', '.join(GATE_INITS)}.")
     if init == "irnn" and cell != "simple_rnn":
         raise ConfigError(f"The irnn initialisation is for a SimpleRNN, not a {cell}: use cell simple_rnn.")
     if layers < 1 or units < 1:
@@ -87,7 +94,9 @@ def build_model(
         )
     stack.append(head_layer(n_classes, seed))
     model = keras.Sequential(stack, name=cell)
-    if cell == "lstm":
+    if cell == "lstm" and gate_init == "chrono":
+        set_chrono_bias(model, time_steps=int(input_shape[0]), seed=seed)
+    elif cell == "lstm":
         set_forget_bias(model, forget_bias)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     model.compile(optimizer=optimizer, loss=loss_of(n_classes))
@@ -155,6 +164,21 @@ def set_forget_bias(model: keras.Model, value: float) -> None:
             values = np.zeros(bias.shape, dtype="float32")
             values[units : 2 * units] = value
             bias.assign(values)
+
+
+def set_chrono_bias(model: keras.Model, time_steps: int, seed: int) -> None:
+    """Chrono initialisation of every LSTM's gate biases (Tallec & Ollivier 2018, "Can recurrent neural
+    networks warp time?"): unit j's forget bias b_j = log u_j, u_j uniform in [1, T - 1], and its input
+    bias -b_j, so a unit forgets on a time scale of about u_j steps and at first writes little. Written
+    into the built weights, like set_forget_bias, so saved models need no custom code."""
+    rng = np.random.default_rng([seed, 0xC4])
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.LSTM):
+            units = layer.cell.units
+            forget = np.log(rng.uniform(1.0, max(time_steps - 1, 2), size=units))
+            values = np.zeros(layer.cell.bias.shape, dtype="float32")
+            values[:units], values[units : 2 * units] = -forget, forget
+            layer.cell.bias.assign(values)
 
 
 def count_params(model: keras.Model) -> int:

@@ -11,3 +11,6 @@ CELLS = (*BACKPROP_CELLS, *RESERVOIR_CELLS)
 # orthogonal x --gain (the default); irnn: identity x --gain with ReLU, a SimpleRNN only (Le, Jaitly &
 # Hinton 2015); glorot: Glorot-uniform recurrent weights, Keras' default for dense kernels.
 INITS = ("orthogonal", "irnn", "glorot")
+# An LSTM's gate biases: constant (the forget gate at --forget-bias, the input gate at 0), or chrono (Tallec
+# & Ollivier 2018: unit j's forget bias log U(1, T - 1), its input bias the negative, for T the length).
+GATE_INITS = ("constant", "chrono")

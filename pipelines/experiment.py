@@ -208,6 +208,7 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
         gain=config.gain,
         init=config.init,
         forget_bias=config.forget_bias,
+        gate_init=config.gate_init,
         clipnorm=config.clipnorm,
         learning_rate=config.learning_rate,
         n_classes=shape.n_classes,

@@ -120,11 +120,10 @@ def seconds_per_epoch(run: Path) -> float:
 
 
 def extras(trials: pd.DataFrame) -> pd.DataFrame:
-    """What the remedies table adds to a sweep's summary: solved seeds, the horizon at the first
-    record, time per epoch, trained parameters and (for the esn) the memory capacity."""
+    """What the remedies table adds to a sweep's summary: the horizon at the first record, time per
+    epoch, trained parameters and (for the esn) the memory capacity."""
     grouped = trials.groupby("remedy", sort=False)
     columns = {
-        "solved": ("solved", lambda v: int(pd.Series(v).fillna(False).astype(bool).sum())),
         "first_horizon_mean": ("first_gradient_horizon", "mean"),
         "seconds_per_epoch": ("seconds_per_epoch", "mean"),
         "params": ("params", "max"),

@@ -108,6 +108,11 @@ def save_sweep_tables(config: TrainConfig, over: str, trials: list[Trial], outco
     return SweepResult(summary, notes, failed)
 
 
+def solved_seeds(solved: pd.Series) -> int:
+    """How many seeds solved the task (a diverged trial's NaN counts as not)."""
+    return int(solved.fillna(False).astype(bool).sum())
+
+
 def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
     """Mean and spread over seeds of the headline metric, the gradient horizons and the largest gradient
     norm (columns that trials saved by an earlier version lack are left out)."""
@@ -120,6 +125,7 @@ def summarise(trials: pd.DataFrame, over: str, headline: str) -> pd.DataFrame:
         "solved_reach_mean": ("solved_gradient_reach", "mean"),  # over the seeds that solved it
         "decay_mean": ("gradient_decay", "mean"),
         "max_grad_norm": ("max_global_grad_norm", "max"),
+        "solved": ("solved", solved_seeds),
         "seeds": ("seed", "count"),
     }
     return grouped.agg(**{name: spec for name, spec in columns.items() if spec[0] in trials}).reset_index()

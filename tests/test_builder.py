@@ -98,3 +98,20 @@ def test_irnn_is_refused_for_gated_cells_in_one_sentence(cell):
 
     with pytest.raises(ConfigError, match="irnn initialisation is for a SimpleRNN"):
         build_model(cell, (10, 2), init="irnn")
+
+
+def test_chrono_gates_give_every_unit_its_own_time_scale():
+    """Tallec & Ollivier (2018): forget bias log u, u uniform in [1, T - 1], input bias its negative; the
+    constant init keeps --forget-bias for every unit and the input bias at 0."""
+    chrono = build_model("lstm", (400, 2), units=64, gate_init="chrono", seed=3).get_layer("lstm_1").cell.bias.numpy()
+    forget, given = chrono[64:128], chrono[:64]
+    assert np.all(forget >= 0) and np.all(forget <= np.log(399)) and forget.max() > np.log(100)
+    np.testing.assert_array_equal(given, -forget)
+    assert not np.any(chrono[128:])  # candidate and output gates untouched
+    again = build_model("lstm", (400, 2), units=64, gate_init="chrono", seed=3).get_layer("lstm_1").cell.bias.numpy()
+    np.testing.assert_array_equal(chrono, again)  # the seed decides
+    constant = build_model("lstm", (400, 2), units=4, forget_bias=2.0).get_layer("lstm_1").cell.bias.numpy()
+    np.testing.assert_array_equal(constant[4:8], 2.0)
+    np.testing.assert_array_equal(constant[:4], 0.0)
+    with pytest.raises(ConfigError, match="choose one of constant, chrono"):
+        build_model("lstm", (10, 2), gate_init="warp")

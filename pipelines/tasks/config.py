@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
-from models.cells import CELLS, INITS, RESERVOIR_CELLS
+from models.cells import CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
 from models.distribution import DISTRIBUTIONS
 from models.execution import JIT_COMPILE
 from models.experiment_store import check_name
@@ -54,6 +54,13 @@ class TrainConfig:
         1.0,
         "initial forget-gate bias of LSTM layers: sigmoid(b) of the cell state is kept each step at first "
         "(1: Keras' unit_forget_bias; larger holds memory longer from the start)",
+        sweep=True,
+    )
+    gate_init: str = option(
+        "constant",
+        "LSTM gate biases: constant (--forget-bias) or chrono (Tallec & Ollivier 2018: each unit's forget bias "
+        "log U(1, T-1), its input bias the negative, T the sequence length)",
+        choices=GATE_INITS,
         sweep=True,
     )
     tbptt: int | None = option(
@@ -111,6 +118,10 @@ class TrainConfig:
             f"--forget-bias must be a number between -30 and 30 (got {self.forget_bias}).",
         )
         require(self.init in INITS, f"Unknown --init {self.init!r}: choose one of {', '.join(INITS)}.")
+        require(
+            self.gate_init in GATE_INITS,
+            f"Unknown --gate-init {self.gate_init!r}: choose one of {', '.join(GATE_INITS)}.",
+        )
         require(
             self.init != "irnn" or self.cells == ["simple_rnn"],
             "--init irnn (identity recurrent weights with ReLU, Le et al. 2015) is a SimpleRNN initialisation: "
