@@ -47,32 +47,49 @@ def length_chart(summary: pd.DataFrame) -> go.Figure:
     )
 
 
-def story(summary: pd.DataFrame, horizons: dict[str, int], length: int) -> list[str]:
-    """Three sentences that state what the figures show, from the sweep's summary at its longest length
-    and the horizons of that trial's cells; every number comes from the runs."""
-    at = summary[summary["length"] == length].set_index("cell")["test_mse_mean"]
-    solved = [c for c in at.index if at[c] < SOLVED_MSE]
+def story(summary: pd.DataFrame, length: int) -> list[str]:
+    """Three sentences that state what the figures show, from the sweep's summary (means over seeds) at
+    its longest length and its shortest; every number comes from the runs."""
+    at = summary[summary["length"] == length].set_index("cell")
+    name = lambda cell: NAMES.get(cell, cell)  # noqa: E731
+    seeds = lambda cell: f"{int(at.loc[cell, 'solved'])} of {int(at.loc[cell, 'seeds'])} seeds"  # noqa: E731
+    mse = lambda cell: f"{at.loc[cell, 'test_mse_mean']:.4f}"  # noqa: E731
+    solved = [c for c in at.index if at.loc[c, "test_mse_mean"] < SOLVED_MSE]
     unsolved = [c for c in at.index if c not in solved]
-    name = lambda cells: " and the ".join(NAMES.get(c, c) for c in cells)  # noqa: E731
     first = f"At T = {length}, "
-    if solved and unsolved:
-        first += (
-            f"the {name(solved)} solved the adding problem (test MSE {', '.join(f'{at[c]:.4f}' for c in solved)}), "
-            f"while the {name(unsolved)} ended at {', '.join(f'{at[c]:.3f}' for c in unsolved)}, "
-            f"against {ADDING_BASELINE_MSE:.3f} for predicting the mean."
+    if solved:
+        first += "the " + " and the ".join(
+            f"{name(c)} solved the adding problem on {seeds(c)} (mean test MSE {mse(c)})" for c in solved
         )
-    elif solved:
-        first += f"every cell solved the adding problem (test MSE below {SOLVED_MSE})."
+    if unsolved:
+        first += (
+            (", while " if solved else "") + "the " + " and the ".join(f"{name(c)} ended at {mse(c)}" for c in unsolved)
+        )
+    first += f", against {ADDING_BASELINE_MSE:.3f} for predicting the mean."
+    reached = [
+        f"when the {name(c)}'s loss fell its gradient reached {at.loc[c, 'solved_reach_mean']:.0f} of {length - 1} steps back"
+        for c in solved
+        if "solved_reach_mean" in at and pd.notna(at.loc[c, "solved_reach_mean"])
+    ]
+    never = [
+        f"the {name(c)}'s never reached more than {at.loc[c, 'peak_reach_mean']:.0f} steps back"
+        for c in unsolved
+        if "peak_reach_mean" in at
+    ]
+    if reached or never:
+        second = "; ".join(reached + never)
+        second = (
+            second[0].upper()
+            + second[1:]
+            + (" (steps back where the gradient is still at least 1% of its value at the answer; mean over seeds).")
+        )
     else:
-        first += f"no cell solved the adding problem (best test MSE {at.min():.3f}; predicting the mean scores {ADDING_BASELINE_MSE:.3f})."
-    second = (
-        "At the end of training the gradient reached "
-        + "; ".join(f"{horizons[c]} of {length - 1} steps back for the {NAMES.get(c, c)}" for c in horizons)
-        + " (before falling below 1% of its last-step value)."
-    )
+        second = (
+            "Retrain the sweep (`python -m pipelines.defaults --overwrite`) to see how far back its gradient reached."
+        )
     shortest = int(summary["length"].min())
     short = summary[summary["length"] == shortest].set_index("cell")["test_mse_mean"]
-    scores = " and ".join(f"the {NAMES.get(c, c)} {short[c]:.4f}" for c in short.index)
+    scores = " and ".join(f"the {name(c)} {short[c]:.4f}" for c in short.index)
     third = (
         f"At T = {shortest} {scores}: the gap opens as the marked values move further back, where a gradient "
         "that shrinks at every step no longer carries their error signal and a gated cell's forget gate keeps it alive."
@@ -103,8 +120,7 @@ def render() -> None:
         )
         return
     layer_of = found.probe_layer
-    horizons = {c: int(log[f"horizon/{layer_of(c)}"][-1]) for c, log in found.gradients.items()}
-    for sentence in story(summary, horizons, longest):
+    for sentence in story(summary, longest):
         st.markdown(f"- {sentence}")
     left, right = st.columns([2, 3])
     with left:

@@ -44,13 +44,16 @@ def test_overview_tells_the_story_from_the_sweep(at_runs):
     app = page("overview").run()
     assert not app.exception and not app.error
     _, summary = load_sweep(at_runs / SHOWCASE)
-    at_ten = summary[summary["length"] == 10].set_index("cell")["test_mse_mean"]
+    at_ten = summary[summary["length"] == 10].set_index("cell")
     sentences = [m.value for m in app.markdown if m.value.startswith("- ")]
     assert len(sentences) == 3
     assert sentences[0].startswith("- At T = 10,")
-    for cell in ("simple_rnn", "lstm", "gru"):  # every figure quoted is the sweep's own (none solves at 1 epoch)
-        assert f"{at_ten[cell]:.3f}" in sentences[0] or f"{at_ten.min():.3f}" in sentences[0]
-    assert "of 9 steps back for the SimpleRNN" in sentences[1]
+    names = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+    for cell, name in names.items():  # every figure quoted is the sweep's own (none solves at 1 epoch)
+        assert f"the {name} ended at {at_ten.loc[cell, 'test_mse_mean']:.4f}" in sentences[0]
+        assert f"the {name}'s never reached more than {at_ten.loc[cell, 'peak_reach_mean']:.0f} steps back" in (
+            sentences[1].replace("The ", "the ", 1)
+        )
     specs = chart_specs(app)
     assert trace_names(specs[0]) == ["SimpleRNN", "LSTM", "GRU"]
     assert "learned nothing" in specs[0] and "solved" in specs[0]
