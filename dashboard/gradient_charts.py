@@ -17,6 +17,7 @@ from models.gradient_log import (
     STEP,
     decay_key,
     gate_unit_key,
+    gradient_reaches,
     h_grad_key,
     horizon_key,
     predicted_decay,
@@ -93,6 +94,12 @@ def per_record_lines(series: dict[str, pd.Series], y_title: str, height: int = 3
 def horizons_over_training(logs: Logs, layer_of: LayerOf) -> go.Figure:
     series = {c: pd.Series(log[horizon_key(layer_of(c))], index=log[STEP]) for c, log in logs.items()}
     return per_record_lines(series, "gradient horizon (steps back)")
+
+
+def reaches_over_training(logs: Logs, layer_of: LayerOf) -> go.Figure:
+    """The farthest step back still at 1% of the last step's gradient, at every record."""
+    series = {c: pd.Series(gradient_reaches(log[h_grad_key(layer_of(c))]), index=log[STEP]) for c, log in logs.items()}
+    return per_record_lines(series, "gradient reach (steps back)")
 
 
 def first_and_last_horizon(logs: Logs, layer_of: LayerOf) -> go.Figure:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gradient_charts as charts
+from dashboard import memory_charts
 from dashboard.experiments import choose_experiment, runs_root, task_of
 from dashboard.look import show_table
 from pipelines.tasks import TASKS
@@ -56,9 +57,19 @@ def render() -> None:
             "Steps back before the gradient falls below 1% of its last-step value, before and after training. "
             "A gated cell often starts short and learns to reach further by holding its forget gate open."
         )
-    st.markdown("**Gradient horizon over training**")
-    st.plotly_chart(charts.horizons_over_training(logs, layer_of))
-    st.caption("The horizon at every record: how the reach of each cell's memory changes as it learns.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Gradient horizon over training**")
+        st.plotly_chart(charts.horizons_over_training(logs, layer_of))
+        st.caption("Steps back before the gradient first falls below 1% of its last-step value, at every record.")
+    with right:
+        st.markdown("**Gradient reach over training**")
+        st.plotly_chart(charts.reaches_over_training(logs, layer_of))
+        st.caption(
+            "The farthest step back still at 1% or more. A cell that learned to remember has a gradient that dips "
+            "mid-sequence (inputs it ignores) and returns at the inputs it keeps: its horizon stays short, its reach "
+            "does not."
+        )
     left, right = st.columns(2)
     with left:
         st.markdown("**Global gradient norm**")
@@ -76,6 +87,27 @@ def render() -> None:
             "is where back-propagation through time multiplies: its gradient collects every step's signal."
         )
     decay_and_gates(logs, layer_of)
+    memory_units_section(found)
+
+
+def memory_units_section(found) -> None:
+    """Which LSTM units hold the remembered value, from the run's saved evidence (adding task)."""
+    units = {cell: info.get("outputs", {}).get("memory_units") for cell, info in found.runs.items()}
+    units = {cell: found_units for cell, found_units in units.items() if found_units}
+    if not units:
+        return
+    st.subheader("Which units remember, and what their forget gates do")
+    for cell, evidence in units.items():
+        solved = found.runs[cell]["metrics"].get("solved")
+        st.markdown(
+            f"**{cell}**" + ("" if solved else " (it did not solve the task: read the units with that in mind)")
+        )
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(memory_charts.units_scatter(evidence))
+        with right:
+            st.plotly_chart(memory_charts.holder_forget_gates(evidence))
+        st.caption(memory_charts.caption(evidence))
 
 
 def decay_and_gates(logs, layer_of) -> None:

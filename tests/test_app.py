@@ -163,6 +163,11 @@ def test_gradient_flow_shows_table_heatmaps_and_horizons(at_runs, runs):
     for bar, record in ((first, 0), (last, -1)):
         expected = [int(found.gradients[c][horizon_key(found.probe_layer(c))][record]) for c in bar["x"]]
         assert bar["y"] == expected
+    # the LSTM's memory units: the scatter plots its own saved figures, the caption counts them
+    evidence = found.runs["lstm"]["outputs"]["memory_units"]
+    scatter = json.loads(next(s for s in specs if "remembered value" in s))["data"]
+    assert sum(len(trace["text"]) for trace in scatter) == len(evidence["correlation"])  # one point per unit
+    assert f"{len(evidence['mirrors'])} " in next(c.value for c in app.caption if "rewritten" in c.value)
 
 
 def test_experiment_selection_lives_in_the_url(at_runs):

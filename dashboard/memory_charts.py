@@ -1,0 +1,76 @@
+"""Charts of an LSTM's memory units (models/memory_units.py, saved in run.json's outputs): which units
+hold the remembered value in their own cell state, which only mirror it, and their forget gates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.look import figure_layout
+
+HOLDER, MIRROR, OTHER = "#d62728", "#ff7f0e", "#7f7f7f"
+
+
+def units_scatter(evidence: dict) -> go.Figure:
+    """Each unit: |correlation| of its cell state with the value, against the share of its state its forget
+    gates keep from the marked step to the held step."""
+    correlation, retention = np.abs(evidence["correlation"]), np.asarray(evidence["retention"])
+    holders, mirrors = set(evidence["holders"]), set(evidence["mirrors"])
+    kinds = ["holds it" if j in holders else "mirrors it" if j in mirrors else "other" for j in range(len(correlation))]
+    figure = go.Figure()
+    for kind, colour in (("holds it", HOLDER), ("mirrors it", MIRROR), ("other", OTHER)):
+        chosen = [j for j, k in enumerate(kinds) if k == kind]
+        figure.add_trace(
+            go.Scatter(
+                x=retention[chosen],
+                y=correlation[chosen],
+                mode="markers",
+                name=f"{kind} ({len(chosen)})",
+                marker=dict(color=colour, size=9),
+                text=[f"unit {j}" for j in chosen],
+                hovertemplate="%{text}<br>kept %{x:.3g} of its state<br>|corr| %{y:.3f}<extra></extra>",
+            )
+        )
+    return figure_layout(
+        figure,
+        320,
+        xaxis=dict(title="share of its cell state its forget gates keep (log)", type="log"),
+        yaxis=dict(title="|corr(cell state, remembered value)|", range=[0, 1.05]),
+        legend=dict(orientation="h", y=1.15),
+    )
+
+
+def holder_forget_gates(evidence: dict) -> go.Figure:
+    """The forget gate over the sequence of each unit that holds the value, beside the other units' mean."""
+    figure = go.Figure()
+    for j, trace in zip(evidence["holders"], evidence["holder_forget"], strict=True):
+        figure.add_trace(go.Scatter(y=trace, name=f"unit {j} (holds it)", line=dict(color=HOLDER)))
+    if evidence["other_forget"]:
+        figure.add_trace(go.Scatter(y=evidence["other_forget"], name="the other units (mean)", line=dict(color=OTHER)))
+    figure.add_vline(x=evidence["held_at"], line_dash="dot", line_color=OTHER, annotation_text="value read here")
+    return figure_layout(
+        figure, 320, xaxis_title="time step", yaxis_title="forget gate (mean over sequences)", legend=dict(y=0.1)
+    )
+
+
+def caption(evidence: dict) -> str:
+    """What the two charts show, in numbers taken from them."""
+    holders, mirrors = evidence["holders"], evidence["mirrors"]
+    if not holders:
+        return (
+            f"No unit keeps the value in its own cell state (its forget gates keep less than half of it); "
+            f"{len(mirrors)} units follow it by being rewritten every step."
+        )
+    held = evidence["held_at"] + 1
+    gates = ", ".join(
+        f"unit {j}: {np.mean(t[:held]):.4f}" for j, t in zip(holders, evidence["holder_forget"], strict=True)
+    )
+    others = (
+        f"; the other units' mean is {np.mean(evidence['other_forget'][:held]):.3f}" if evidence["other_forget"] else ""
+    )
+    return (
+        f"{len(holders)} unit(s) hold the first marked value in their own cell state, with forget gates near 1 "
+        f"until it is read (mean over the first {held} steps: {gates}{others}); {len(mirrors)} more follow it "
+        "only because they are rewritten from the holders every step. The forget gate keeps the memory, in a few units."
+    )
