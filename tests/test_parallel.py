@@ -131,7 +131,7 @@ def test_mirrored_training_on_two_devices_matches_one_device(tmp_path):
     single, mirrored = found["tables"]["none"]["lstm"], found["tables"]["mirrored"]["lstm"]
     assert single.keys() == mirrored.keys()
     for key, value in single.items():
-        assert mirrored[key] == pytest.approx(value, rel=TOLERANCE), key
+        assert mirrored[key] == pytest.approx(value, rel=TOLERANCE, nan_ok=True), key  # NaN: never solved
     runs = [load_run(tmp_path / name / "lstm", root=tmp_path) for name in ("none", "mirrored")]
     assert runs[1].config["distribute"] == "mirrored"  # a plain Keras model, loadable without the strategy
     for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights(), strict=True):
