@@ -63,14 +63,13 @@ def caption(evidence: dict) -> str:
             f"{len(mirrors)} units follow it by being rewritten every step."
         )
     held = evidence["held_at"] + 1
-    gates = ", ".join(
-        f"unit {j}: {np.mean(t[:held]):.4f}" for j, t in zip(holders, evidence["holder_forget"], strict=True)
-    )
+    means = [float(np.mean(trace[:held])) for trace in evidence["holder_forget"]]
     others = (
         f"; the other units' mean is {np.mean(evidence['other_forget'][:held]):.3f}" if evidence["other_forget"] else ""
     )
     return (
-        f"{len(holders)} unit(s) hold the first marked value in their own cell state, with forget gates near 1 "
-        f"until it is read (mean over the first {held} steps: {gates}{others}); {len(mirrors)} more follow it "
-        "only because they are rewritten from the holders every step. The forget gate keeps the memory, in a few units."
+        f"{len(holders)} of {len(evidence['correlation'])} units hold the first marked value in their own cell state "
+        f"until it is read at step {held - 1}, with mean forget gates of {min(means):.4f} to {max(means):.4f} over "
+        f"those steps{others}; {len(mirrors)} more follow it only because they are rewritten every step. "
+        "Where a unit holds the value, its forget gate is what keeps it."
     )
