@@ -44,13 +44,26 @@ def units_scatter(evidence: dict) -> go.Figure:
 def holder_forget_gates(evidence: dict) -> go.Figure:
     """The forget gate over the sequence of each unit that holds the value, beside the other units' mean."""
     figure = go.Figure()
-    for j, trace in zip(evidence["holders"], evidence["holder_forget"], strict=True):
-        figure.add_trace(go.Scatter(y=trace, name=f"unit {j} (holds it)", line=dict(color=HOLDER)))
+    for index, (j, trace) in enumerate(zip(evidence["holders"], evidence["holder_forget"], strict=True)):
+        figure.add_trace(
+            go.Scatter(
+                y=trace,
+                name=f"units that hold it ({len(evidence['holders'])})",
+                legendgroup="holders",
+                showlegend=index == 0,  # one entry for them all; the hover names the unit
+                line=dict(color=HOLDER, width=1),
+                hovertemplate=f"unit {j}<br>step %{{x}}<br>forget gate %{{y:.4f}}<extra></extra>",
+            )
+        )
     if evidence["other_forget"]:
         figure.add_trace(go.Scatter(y=evidence["other_forget"], name="the other units (mean)", line=dict(color=OTHER)))
     figure.add_vline(x=evidence["held_at"], line_dash="dot", line_color=OTHER, annotation_text="value read here")
     return figure_layout(
-        figure, 320, xaxis_title="time step", yaxis_title="forget gate (mean over sequences)", legend=dict(y=0.1)
+        figure,
+        320,
+        xaxis_title="time step",
+        yaxis_title="forget gate (mean over sequences)",
+        legend=dict(orientation="h", y=1.15),
     )
 
 
