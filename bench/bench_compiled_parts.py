@@ -113,7 +113,9 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="TensorFlow's intra-op threads (default: 1, as training)"
     )
-    parser.add_argument("--inter-threads", type=int, default=None, help="inter-op threads (default: TensorFlow's, as training)")
+    parser.add_argument(
+        "--inter-threads", type=int, default=None, help="inter-op threads (default: TensorFlow's, as training)"
+    )
     parser.add_argument("--only", nargs="+", default=["probe", "custom", "reservoir", "loop"])
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
