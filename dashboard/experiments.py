@@ -5,15 +5,22 @@ and the selection of one, kept in the URL so a view can be shared and reloaded.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from data import LabError
-from models.experiment_store import Experiment, is_sweep, list_experiments, load_experiment, load_sweep
+from models.experiment_store import (
+    Experiment,
+    Group,
+    experiment_groups,
+    experiment_path,
+    is_sweep,
+    load_experiment,
+    load_sweep,
+    run_path,
+)
 
 SHOWCASE = "adding-by-length"  # the default length sweep of the adding problem: the Overview's story
 
@@ -33,8 +40,9 @@ def _experiment(folder: str, version: float) -> Experiment:
     return load_experiment(folder, with_gradients=True)
 
 
-def experiment(folder: Path) -> Experiment:
-    """The experiment with every cell's gradient log, verified (a RunError if damaged)."""
+def experiment(root: Path, name: str) -> Experiment:
+    """Experiment `name` with every cell's gradient log, verified (a RunError if damaged)."""
+    folder = experiment_path(root, name)
     return _experiment(str(folder), fingerprint(folder))
 
 
@@ -43,9 +51,15 @@ def _sweep(folder: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     return load_sweep(folder)
 
 
-def sweep_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A sweep's (trials, summary) tables."""
+def sweep_tables(root: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sweep `name`'s (trials, summary) tables."""
+    folder = experiment_path(root, name)
     return _sweep(str(folder), fingerprint(folder))
+
+
+def has_sweep(root: Path, name: str) -> bool:
+    """Whether `name` under root is a sweep with its summary table."""
+    return is_sweep(experiment_path(root, name))
 
 
 def task_of(found: Experiment) -> str | None:
@@ -53,37 +67,14 @@ def task_of(found: Experiment) -> str | None:
     return tasks.pop() if len(tasks) == 1 else None
 
 
-@dataclass
-class Group:
-    """An experiment, or a sweep with its trials (each trial is an experiment)."""
-
-    name: str
-    trials: list[str]  # experiment names; [name] for a plain experiment
-
-    @property
-    def is_sweep(self) -> bool:
-        return self.trials != [self.name]
-
-    def label(self) -> str:
-        return f"{self.name} (sweep, {len(self.trials)} trials)" if self.is_sweep else self.name
-
-
 def groups(root: Path) -> list[Group]:
     """Experiments with each sweep's trials grouped under the sweep."""
-    found: dict[str, list[str]] = {}
-    for name in list_experiments(root):
-        found.setdefault(name.split("/")[0], []).append(name)
-    return [Group(name, sorted(trials, key=natural_order)) for name, trials in found.items()]
-
-
-def natural_order(name: str) -> list:
-    """'length-6' before 'length-10': numbers inside names compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+    return experiment_groups(root)
 
 
 def sweeps(root: Path) -> list[str]:
     """Names of the sweeps under root that have a summary table."""
-    return [group.name for group in groups(root) if group.is_sweep and is_sweep(root / group.name)]
+    return [group.name for group in groups(root) if group.is_sweep and has_sweep(root, group.name)]
 
 
 def choose_experiment(root: Path, *, task: str | None = None, key: str = "experiment") -> Experiment | None:
@@ -101,11 +92,11 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
     group = found[names.index(name)]
     trial = group.trials[0]
     if group.is_sweep:
-        short = [t.split("/", 1)[1] for t in group.trials]
-        picked = st.selectbox("Trial", short, index=len(short) - 1, key=f"{key}-trial", bind="query-params")
-        trial = f"{group.name}/{picked}"
+        labels = group.trial_labels()
+        picked = st.selectbox("Trial", labels, index=len(labels) - 1, key=f"{key}-trial", bind="query-params")
+        trial = group.trial(picked)
     try:
-        return experiment(root / trial)
+        return experiment(root, trial)
     except LabError as error:
         st.error(str(error))
         return None
@@ -113,7 +104,7 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
 
 def _group_task(root: Path, group: Group) -> str | None:
     try:
-        return task_of(experiment(root / group.trials[0]))
+        return task_of(experiment(root, group.trials[0]))
     except LabError:
         return None  # listed on the pages that show any task, where its error is shown
 
@@ -122,7 +113,7 @@ def _group_task(root: Path, group: Group) -> str | None:
 def _histories(folder: str, version: float, cells: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     from models.run_store import read_history
 
-    return {cell: read_history(Path(folder) / cell) for cell in cells}
+    return {cell: read_history(run_path(Path(folder), cell)) for cell in cells}
 
 
 def histories(found: Experiment) -> dict[str, pd.DataFrame]:

@@ -5,6 +5,7 @@ MASE, a lag check that exposes the persistence trap, residuals, folds, and re-fo
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,11 +165,12 @@ def reforecast(found) -> None:
 @st.cache_data(show_spinner="Loading the models (TensorFlow starts once)…", max_entries=8)
 def forecasts_for(folder: str, cells: tuple[str, ...], prices: pd.DataFrame) -> pd.DataFrame:
     """Every cell's forecast of `prices`, beside naive (the previous close); loads TensorFlow."""
+    from models.experiment_store import run_path
     from models.run_store import load_run
 
     table = None
     for cell in cells:
-        forecast = load_run(f"{folder}/{cell}", root=str(runs_root())).forecast(prices)
+        forecast = load_run(run_path(Path(folder), cell), root=str(runs_root())).forecast(prices)
         if table is None:
             table = forecast[["date", "previous_close", "actual"]].assign(naive=forecast["previous_close"])
         table[cell] = forecast["forecast"].to_numpy()

@@ -17,8 +17,8 @@ from dashboard.look import figure_layout, line_style
 from data import LabError
 from models.cells import BACKPROP_CELLS, CELLS, INITS
 from models.execution import JIT_COMPILE
-from models.experiment_store import check_name, experiment_path, training_progress
-from models.gradient_log import load_gradient_log
+from models.experiment_store import check_name, experiment_path, saved_gradient_log, training_progress
+from models.gradient_log import logged_layers
 from pipelines.memory import check_memory
 from pipelines.tasks import TASKS
 
@@ -120,8 +120,8 @@ def watch() -> None:
     for cell, state in progress.items():
         if state.finished:
             try:
-                logs[cell] = load_gradient_log(folder / cell / "gradients.npz")
-            except (OSError, ValueError):
+                logs[cell] = saved_gradient_log(folder, cell)
+            except LabError:
                 continue
         elif state.log:
             logs[cell] = state.log
@@ -141,7 +141,7 @@ def watch() -> None:
 
 def layer_in(log: dict) -> str:
     """The first recurrent layer a log holds (the probe layer)."""
-    return next(key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/"))
+    return logged_layers(log)[0]
 
 
 def sweep_charts() -> None:
@@ -153,7 +153,7 @@ def sweep_charts() -> None:
         return
     name = st.selectbox("Sweep", names, key="sweep", bind="query-params")
     try:
-        _, summary = sweep_tables(root / name)
+        _, summary = sweep_tables(root, name)
     except LabError as error:
         st.error(str(error))
         return

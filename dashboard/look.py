@@ -7,14 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from models.cells import CELLS
+from models.cells import CELL_TABLE, CELLS
 
-# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name.
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name:
+# each cell's from models/cells.py, then the series that are not cells.
 COLOURS = {
-    "simple_rnn": "#D55E00",  # vermilion: the cell that forgets
-    "lstm": "#0072B2",  # blue
-    "gru": "#009E73",  # green
-    "esn": "#E69F00",  # orange: the reservoir
+    **{name: cell.colour for name, cell in CELL_TABLE.items()},
     "actual": "#555555",
     "naive": "#999999",
     "ridge": "#CC79A7",

@@ -9,16 +9,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import background
-from dashboard.experiments import SHOWCASE, experiment, runs_root, sweep_tables
+from dashboard.experiments import SHOWCASE, experiment, has_sweep, runs_root, sweep_tables
 from dashboard.gradient_charts import heatmaps
 from dashboard.look import figure_layout, line_style
 from data import ADDING_BASELINE_MSE, LabError
-from models.experiment_store import is_sweep, list_experiments, training_progress
+from models.cells import title
+from models.experiment_store import experiment_path, list_experiments, training_progress, value_trial_name
 from pipelines.defaults import default_experiments, defaults_complete
 from pipelines.tasks.adding import SOLVED_MSE
 
 DEFAULTS_JOB = "default runs"
-NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def length_chart(summary: pd.DataFrame) -> go.Figure:
@@ -30,7 +30,7 @@ def length_chart(summary: pd.DataFrame) -> go.Figure:
                 x=rows["length"],
                 y=rows["test_mse_mean"],
                 error_y=dict(array=rows["test_mse_std"].fillna(0)),
-                name=NAMES.get(cell, cell),
+                name=title(cell),
                 mode="lines+markers",
                 line=line_style(cell, index),
                 marker_size=10,
@@ -51,7 +51,6 @@ def story(summary: pd.DataFrame, length: int) -> list[str]:
     """Three sentences that state what the figures show, from the sweep's summary (means over seeds) at
     its longest length and its shortest; every number comes from the runs."""
     at = summary[summary["length"] == length].set_index("cell")
-    name = lambda cell: NAMES.get(cell, cell)  # noqa: E731
     seeds = lambda cell: f"{int(at.loc[cell, 'solved'])} of {int(at.loc[cell, 'seeds'])} seeds"  # noqa: E731
     mse = lambda cell: f"{at.loc[cell, 'test_mse_mean']:.4f}"  # noqa: E731
     solved = [c for c in at.index if at.loc[c, "test_mse_mean"] < SOLVED_MSE]
@@ -59,20 +58,22 @@ def story(summary: pd.DataFrame, length: int) -> list[str]:
     first = f"At T = {length}, "
     if solved:
         first += "the " + " and the ".join(
-            f"{name(c)} solved the adding problem on {seeds(c)} (mean test MSE {mse(c)})" for c in solved
+            f"{title(c)} solved the adding problem on {seeds(c)} (mean test MSE {mse(c)})" for c in solved
         )
     if unsolved:
         first += (
-            (", while " if solved else "") + "the " + " and the ".join(f"{name(c)} ended at {mse(c)}" for c in unsolved)
+            (", while " if solved else "")
+            + "the "
+            + " and the ".join(f"{title(c)} ended at {mse(c)}" for c in unsolved)
         )
     first += f", against {ADDING_BASELINE_MSE:.3f} for predicting the mean."
     reached = [
-        f"when the {name(c)}'s loss fell its gradient reached {at.loc[c, 'solved_reach_mean']:.0f} of {length - 1} steps back"
+        f"when the {title(c)}'s loss fell its gradient reached {at.loc[c, 'solved_reach_mean']:.0f} of {length - 1} steps back"
         for c in solved
         if "solved_reach_mean" in at and pd.notna(at.loc[c, "solved_reach_mean"])
     ]
     never = [
-        f"the {name(c)}'s never reached more than {at.loc[c, 'peak_reach_mean']:.0f} steps back"
+        f"the {title(c)}'s never reached more than {at.loc[c, 'peak_reach_mean']:.0f} steps back"
         for c in unsolved
         if "peak_reach_mean" in at
     ]
@@ -89,7 +90,7 @@ def story(summary: pd.DataFrame, length: int) -> list[str]:
         )
     shortest = int(summary["length"].min())
     short = summary[summary["length"] == shortest].set_index("cell")["test_mse_mean"]
-    scores = " and ".join(f"the {name(c)} {short[c]:.4f}" for c in short.index)
+    scores = " and ".join(f"the {title(c)} {short[c]:.4f}" for c in short.index)
     third = (
         f"At T = {shortest} {scores}: the gap opens as the marked values move further back, where a gradient "
         "that shrinks at every step no longer carries their error signal and a gated cell's forget gate keeps it alive."
@@ -103,17 +104,17 @@ def render() -> None:
     if not defaults_complete(str(root)):
         if show_training(root):
             return
-    if not is_sweep(root / SHOWCASE):
+    if not has_sweep(root, SHOWCASE):
         st.info(
             f"The showcase sweep `{SHOWCASE}` is not in {root}/: train it with `python -m pipelines.defaults`, or "
             "open **Gradient flow** to look at the experiments there."
         )
         return
     try:
-        trials, summary = sweep_tables(root / SHOWCASE)
+        trials, summary = sweep_tables(root, SHOWCASE)
         longest = int(summary["length"].max())
-        trial = sorted(n for n in list_experiments(root) if n.startswith(f"{SHOWCASE}/length-{longest}-"))[0]
-        found = experiment(root / trial)
+        seed = int(trials.loc[trials["length"] == longest, "seed"].min())
+        found = experiment(root, value_trial_name(SHOWCASE, "length", longest, seed))
     except (LabError, IndexError, KeyError) as error:
         st.error(
             f"The showcase sweep cannot be shown ({error}): retrain it with `python -m pipelines.defaults --overwrite`."
@@ -163,7 +164,7 @@ def default_progress(root) -> None:
     total = sum(epochs * len(cells) for _, cells, epochs in planned)
     done, rows = 0, []
     for name, cells, epochs in planned:
-        for cell, state in training_progress(root / name, cells).items():
+        for cell, state in training_progress(experiment_path(root, name), cells).items():
             epochs_done = epochs if state.finished else state.epochs_done
             done += epochs_done
             rows.append({"experiment": name, "cell": cell, "epochs done": f"{epochs_done} of {epochs}"})

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import gradient_charts as charts
 from data import LabError
-from models.gradient_log import read_uploaded_log
+from models.gradient_log import h_grad_key, logged_layers, read_uploaded_log
 
 SNIPPET = """from models import GradientLogger
 
@@ -34,8 +34,8 @@ def render() -> None:
     except LabError as error:
         st.error(str(error))
         return
-    layers = [key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/")]
-    steps = log[f"h_grad_norm/{layers[0]}"].shape[1]
+    layers = logged_layers(log)
+    steps = log[h_grad_key(layers[0])].shape[1]
     st.markdown(f"**{upload.name}**: {len(log['step'])} records, {steps} time steps, layers {', '.join(layers)}.")
     logs = {layer: log for layer in layers}  # one panel per layer of the file
     layer_of = lambda layer: layer  # noqa: E731 - each panel is its own layer

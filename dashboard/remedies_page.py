@@ -72,7 +72,7 @@ def render() -> None:
         return
     name = st.selectbox("Experiment", names, key="remedies", bind="query-params")
     try:
-        trials, summary = sweep_tables(root / name)
+        trials, summary = sweep_tables(root, name)
         task, length = get_task(str(trials["task"].iloc[0])), int(trials["length"].iloc[0])
         steps, baseline = task.sequence_shape(length)[0], task.baseline(length)[task.headline]
     except (LabError, KeyError, IndexError, ValueError, AttributeError) as error:

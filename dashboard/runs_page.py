@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.experiments import experiment, groups, runs_root
 from data import LabError
-from models.experiment_store import delete_experiment, experiment_archive
+from models.experiment_store import delete_experiment, experiment_archive, run_path
 from models.run_store import model_summary
 
 
@@ -29,10 +29,9 @@ def render() -> None:
     group = found[names.index(name)]
     trial = group.trials[0]
     if group.is_sweep:
-        short = [t.split("/", 1)[1] for t in group.trials]
-        trial = f"{name}/{st.selectbox('Trial', short, key='experiment-trial', bind='query-params')}"
+        trial = group.trial(st.selectbox("Trial", group.trial_labels(), key="experiment-trial", bind="query-params"))
     try:
-        shown = experiment(root / trial)
+        shown = experiment(root, trial)
     except LabError as error:
         st.error(str(error))
     else:
@@ -54,7 +53,7 @@ def runs_of(shown) -> None:
             with right:
                 st.markdown(f"**Model** ({info.get('model', {}).get('trainable_params', '?')} trainable parameters)")
                 try:
-                    st.dataframe(model_summary(shown.path / cell), hide_index=True)
+                    st.dataframe(model_summary(run_path(shown.path, cell)), hide_index=True)
                 except LabError as error:
                     st.error(str(error))
                 st.markdown("**Config** (repeat it with `python -m pipelines.train --config run.json`)")

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.experiments import choose_experiment, fingerprint, histories_or_error, runs_root
 from dashboard.look import colour, figure_layout, line_style
 from data import LabError, load_corpus
+from models.experiment_store import run_path
 from pipelines.evaluate import bits_from_nats
 
 PASSAGE_CHARS = 240
@@ -46,7 +47,7 @@ def loaded_run(path: str, version: float):
 
 
 def run_of(found, cell: str):
-    path = found.path / cell
+    path = run_path(found.path, cell)
     return loaded_run(str(path), fingerprint(path))
 
 

@@ -10,10 +10,7 @@ import keras
 import numpy as np
 
 from data import ConfigError
-from models.cells import BACKPROP_CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
-
-LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-assert tuple(LAYERS) == BACKPROP_CELLS, "every back-propagated cell in models/cells.py needs its Keras layer here"
+from models.cells import BACKPROP_CELLS, CELL_TABLE, GATE_INITS, INITS, RESERVOIR_CELLS
 
 
 def build_model(
@@ -67,7 +64,7 @@ def build_model(
         raise ConfigError(
             f"A {cell} is not trained by back-propagation: build it with models.reservoir.build_reservoir_model."
         )
-    if cell not in LAYERS:
+    if cell not in BACKPROP_CELLS:
         raise ConfigError(f"Unknown cell {cell!r}: choose one of {', '.join(BACKPROP_CELLS)}.")
     if init not in INITS:
         raise ConfigError(f"Unknown init {init!r}: choose one of {', '.join(INITS)}.")
@@ -81,7 +78,7 @@ def build_model(
     stack = input_layers(input_shape, vocab_size=vocab_size, embedding_dim=embedding_dim, seed=seed)
     for index in range(layers):
         stack.append(
-            LAYERS[cell](
+            getattr(keras.layers, CELL_TABLE[cell].layer)(
                 units,
                 return_sequences=per_step or index < layers - 1,
                 dropout=dropout,

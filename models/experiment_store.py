@@ -22,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from data import ConfigError, LabError, RunError, atomic_write
+from models.cells import CELLS
 from models.run_store import (
+    GRADIENTS,
     MODEL,
     PREDICTIONS,
     check_model_archive,
@@ -103,6 +106,17 @@ def training_state_path(experiment: Path, cell: str) -> Path:
     return backup_path(experiment, cell) / TRAINING_STATE
 
 
+def saved_gradient_log(experiment: Path, cell: str) -> dict[str, np.ndarray]:
+    """The gradient log of a cell's saved run, unverified (a progress display's quick look)."""
+    from models.gradient_log import load_gradient_log
+
+    path = run_path(experiment, cell) / GRADIENTS
+    try:
+        return load_gradient_log(path)
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} cannot be read ({exc.__class__.__name__}): retrain the run.") from exc
+
+
 def finished_cells(experiment: Path, cells) -> list[str]:
     return [cell for cell in cells if is_finished_run(run_path(experiment, cell))]
 
@@ -128,6 +142,58 @@ def training_progress(experiment: Path, cells) -> dict[str, CellProgress]:
         state = peek_training_state(training_state_path(experiment, cell))
         progress[cell] = CellProgress(False, state.epochs_done, state.log) if state else CellProgress(False)
     return progress
+
+
+def trial_name(sweep: str, trial: str) -> str:
+    """The experiment name of one trial of a sweep (its folder inside the sweep's)."""
+    return f"{sweep}/{trial}"
+
+
+def split_trial(name: str) -> tuple[str, str | None]:
+    """(sweep, trial) of a trial's experiment name; (name, None) for an experiment of its own."""
+    sweep, _, trial = name.partition("/")
+    return sweep, trial or None
+
+
+def value_trial_name(sweep: str, option: str, value, seed: int) -> str:
+    """The experiment name of a sweep's trial of one option value and seed."""
+    return trial_name(sweep, f"{option}-{value}-seed{seed}")
+
+
+@dataclass
+class Group:
+    """An experiment of its own, or a sweep with its trials (experiment names, in natural order)."""
+
+    name: str
+    trials: list[str]  # experiment names; [name] for a plain experiment
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.trials != [self.name]
+
+    def label(self) -> str:
+        return f"{self.name} (sweep, {len(self.trials)} trials)" if self.is_sweep else self.name
+
+    def trial_labels(self) -> list[str]:
+        """The trials as a sweep's page lists them (without the sweep's name)."""
+        return [split_trial(trial)[1] or trial for trial in self.trials]
+
+    def trial(self, label: str) -> str:
+        """The experiment name of the trial listed as `label`."""
+        return self.trials[self.trial_labels().index(label)]
+
+
+def experiment_groups(root: str | Path) -> list[Group]:
+    """Experiments under root, each sweep's trials grouped under the sweep."""
+    found: dict[str, list[str]] = {}
+    for name in list_experiments(root):
+        found.setdefault(split_trial(name)[0], []).append(name)
+    return [Group(name, sorted(trials, key=natural_order)) for name, trials in found.items()]
+
+
+def natural_order(name: str) -> list:
+    """'length-6' before 'length-10': numbers inside names compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def check_replaceable(experiment: Path, cell: str) -> None:
@@ -204,40 +270,145 @@ def _sha256(path: Path) -> str:
 
 @contextmanager
 def experiment_lock(experiment: Path) -> Iterator[None]:
-    """Hold the experiment for one process: a second writer is refused with a sentence, a lock left by
-    a killed process is taken over, and folders this creates are removed again if left empty."""
+    """Hold the experiment for one process (an OS file lock, so one left by a killed process is free
+    again): a second writer is refused with a sentence, the same process may take it again (the
+    default runs hold all their folders while each trains), and folders this creates are removed
+    again if left empty."""
     created = [p for p in (experiment, *experiment.parents) if not p.exists()]
     experiment.mkdir(parents=True, exist_ok=True)
-    lock = experiment / LOCK
+    path = experiment / LOCK
+    lock = FileLock(path, timeout=0, is_singleton=True, thread_local=False)
     try:
-        _take_lock(lock)
+        lock.acquire()
+    except Timeout:
+        _remove_empty(created)
+        owner = _lock_owner(path)
+        raise RunError(
+            f"{experiment} is being written by another training"
+            + (f" (process {owner})" if owner else "")
+            + ": wait for it to finish, or choose another --name."
+        ) from None
     except BaseException:
         _remove_empty(created)
         raise
     try:
+        if lock.lock_counter == 1:
+            path.write_text(str(os.getpid()))  # for the refusal's sentence only: the OS lock is the lock
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        if lock.lock_counter == 1:
+            path.unlink(missing_ok=True)  # while still held: filelock retries a lock on an unlinked file
+        lock.release()
         _remove_empty(created)
 
 
-def _take_lock(lock: Path) -> None:
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _lock_owner(lock)
-            if owner is not None and owner != os.getpid() and _alive(owner):
-                raise RunError(
-                    f"{lock.parent} is being written by another training (process {owner}): wait for it to "
-                    "finish, or choose another --name."
-                ) from None
-            lock.unlink(missing_ok=True)  # left by a process that was killed: take it over
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        return
-    raise RunError(f"Could not lock {lock.parent}: another training took it just now; try again.")
+@dataclass(frozen=True)
+class ExperimentRequest:
+    """One call's wish to train `cells` into experiment `name` under `root` with these options (a
+    config as a dict; `defaults` are the defaults of every option, for experiments saved before an
+    option existed). The store decides what may be trained: `check` refuses early, `open` holds the
+    experiment and hands out a writer."""
+
+    root: str | Path
+    name: str
+    cells: tuple[str, ...]
+    config: dict
+    defaults: dict
+    overwrite: bool = False
+    resume: bool = False
+
+    @property
+    def path(self) -> Path:
+        return experiment_path(self.root, self.name)
+
+    @property
+    def options(self) -> dict:
+        return shared_options(self.config)
+
+    def check(self) -> list[str]:
+        """The cells this call trains, after refusing anything that would mix or destroy runs: an --out
+        that cannot be written, a folder that is not a run, cells already trained (without --overwrite
+        or --resume), or options that differ from those the experiment's other cells were trained with."""
+        check_writable(self.root)
+        experiment, wanted = self.path, self.options
+        for cell in self.cells:
+            check_replaceable(experiment, cell)
+        existing = finished_cells(experiment, self.cells)
+        if existing and not (self.overwrite or self.resume):
+            raise RunError(
+                f"{experiment} already holds runs for {', '.join(existing)}: pass --resume to keep them and train "
+                "the rest, --overwrite to replace them, or choose another --name."
+            )
+        stored = self._with_defaults(stored_options(experiment, CELLS))
+        if stored is not None and stored != wanted:
+            others = [c for c in finished_cells(experiment, CELLS) if c not in self.cells or not self.overwrite]
+            if others:
+                raise ConfigError(
+                    f"{experiment} holds runs trained with other options ({describe_difference(stored, wanted)}): "
+                    "repeat its options to add or resume cells, or choose another --name."
+                )
+        if self.resume:
+            from models.training_state import read_state_options
+
+            for cell in self.cells:
+                saved = self._with_defaults(read_state_options(training_state_path(experiment, cell)))
+                if saved is not None and saved != wanted:
+                    raise ConfigError(
+                        f"The interrupted {cell} run in {experiment} was trained with other options "
+                        f"({describe_difference(saved, wanted)}): repeat them to resume, or pass --overwrite."
+                    )
+            return [cell for cell in self.cells if cell not in existing]
+        return list(self.cells)
+
+    def _with_defaults(self, stored: dict | None) -> dict | None:
+        """Saved options with the defaults of options added since they were saved (an experiment from
+        before --init was trained with today's default, orthogonal), so they compare like for like."""
+        if stored is None:
+            return None
+        return {**{key: self.defaults[key] for key in self.options if key in self.defaults}, **stored}
+
+    @contextmanager
+    def open(self) -> Iterator[ExperimentWriter]:
+        """Hold the experiment, check again (now it is ours) and write its options first."""
+        with experiment_lock(self.path):
+            todo = self.check()
+            write_experiment_info(self.path, self.options)
+            yield ExperimentWriter(self.path, self.options, todo)
+
+
+@dataclass(frozen=True)
+class ExperimentWriter:
+    """What a training may write into the experiment it holds: where each cell keeps its training
+    state and saves its run, and the tables, written last."""
+
+    path: Path
+    options: dict
+    todo: list[str]  # the cells to train; the others of the request are kept as they are
+
+    def run_folder(self, cell: str) -> Path:
+        return run_path(self.path, cell)
+
+    def state_file(self, cell: str) -> Path:
+        return training_state_path(self.path, cell)
+
+    def discard_state(self, cell: str) -> None:
+        discard_backup(self.path, cell)
+
+    def saved_metrics(self, cell: str) -> dict:
+        return read_run_info(run_path(self.path, cell))["metrics"]
+
+    def earlier_rows(self, cells) -> pd.DataFrame:
+        """The rows of `cells` trained into this experiment by other calls, so adding or resuming cells
+        never drops them: from the saved table, else from each run's own metrics."""
+        finished = [cell for cell in cells if is_finished_run(run_path(self.path, cell))]
+        saved = earlier_rows(self.path, finished)
+        rows = [] if saved is None else saved.to_dict("records")
+        known = {row["model"] for row in rows}
+        rows += [{"model": cell, **self.saved_metrics(cell)} for cell in finished if cell not in known]
+        return pd.DataFrame(rows)
+
+    def finish(self, comparison: pd.DataFrame) -> None:
+        save_experiment(self.path, comparison, self.options)
 
 
 def _lock_owner(lock: Path) -> int | None:
@@ -245,16 +416,6 @@ def _lock_owner(lock: Path) -> int | None:
         return int(lock.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -146,6 +146,11 @@ def save_gradient_log(log: dict[str, np.ndarray], path: str | Path) -> Path:
     return Path(path)
 
 
+def logged_layers(log: dict) -> list[str]:
+    """The recurrent layers whose gradient norms a log holds, in the order logged."""
+    return [key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/")]
+
+
 def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
     """Read a log written by `GradientLogger.save` (plain arrays, no pickle)."""
     with np.load(path, allow_pickle=False) as archive:
@@ -176,7 +181,7 @@ def read_uploaded_log(data: bytes, name: str = "the file") -> dict[str, np.ndarr
         raise
     except Exception as exc:  # not a zip, a pickled object array, a damaged member...
         raise RunError(f"{name} is not a gradient log of plain arrays ({exc.__class__.__name__}): {advice}.") from exc
-    layers = [key.split("/", 1)[1] for key in log if key.startswith("h_grad_norm/")]
+    layers = logged_layers(log)
     if STEP not in log or not layers:
         missing = STEP if STEP not in log else "h_grad_norm/<layer>"
         raise RunError(f"{name} has no {missing} array, so it is not a GradientLogger log: {advice}.")

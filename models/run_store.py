@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from data import LabError, RunError
+from models.cells import CELL_LAYER_CLASSES, CELL_TABLE
 from models.gradient_log import (
     EPOCH,
     GLOBAL_GRAD,
@@ -53,16 +54,14 @@ SECTIONS = ("config", "metrics", "preprocessing", "outputs", "model", "files")
 RUN_FILES = (MODEL, HISTORY, GRADIENTS, PREDICTIONS)  # what run.json may list, and nothing else
 REQUIRED_FILES = (MODEL, HISTORY, GRADIENTS)
 CODE_LAYERS = ("Lambda", "TFSMLayer")  # Keras layers whose config carries code to run
-# the Keras layer of each cell (an echo-state reservoir is a GRU with constant gates: models/reservoir.py)
-CELL_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "esn": "GRU"}
 # Every object a model of models/builder.py holds, and nothing else: config.json can name any Keras
 # class or function (a keras.utils function as an activation loads without complaint), so the
-# archive is read against this list before Keras sees it. A new layer in the builder goes here too.
+# archive is read against this list before Keras sees it. Each cell's layer comes from models/cells.py.
 MODEL_OBJECTS = {
     ("keras", "Sequential"),
     ("keras", "DTypePolicy"),
     ("keras.optimizers", "Adam"),
-    *(("keras.layers", name) for name in ("InputLayer", "Embedding", "SimpleRNN", "LSTM", "GRU", "Dense")),
+    *(("keras.layers", name) for name in ("InputLayer", "Embedding", "Dense", *CELL_LAYER_CLASSES)),
     *(("keras.initializers", name) for name in ("GlorotUniform", "Identity", "Orthogonal", "RandomUniform", "Zeros")),
 }
 # What model.save writes. An assets/ folder would make Keras unpack files to disk, a path we never need.
@@ -458,8 +457,8 @@ def check_model_archive(path: Path, info: dict | None = None) -> None:
         )
     cell = (info or {}).get("config", {}).get("cell")
     names = {name for _, name in objects}
-    if isinstance(cell, str) and cell in CELL_LAYERS and CELL_LAYERS[cell] not in names:
-        raise RunError(f"{path} holds no {CELL_LAYERS[cell]} layer though run.json says {cell}: retrain the run.")
+    if isinstance(cell, str) and cell in CELL_TABLE and CELL_TABLE[cell].layer not in names:
+        raise RunError(f"{path} holds no {CELL_TABLE[cell].layer} layer though run.json says {cell}: retrain the run.")
 
 
 def model_summary(run_dir: str | Path) -> pd.DataFrame:

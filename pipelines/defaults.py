@@ -38,8 +38,10 @@ class DefaultSweep:
     seeds: list[int]
 
     def trial_names(self) -> list[str]:
+        from models.experiment_store import value_trial_name
+
         base = self.config.experiment_name()
-        return [f"{base}/{self.over}-{value}-seed{seed}" for value in self.values for seed in self.seeds]
+        return [value_trial_name(base, self.over, value, seed) for value in self.values for seed in self.seeds]
 
 
 def default_sweeps(out: str = "runs") -> list[DefaultSweep]:

@@ -15,34 +15,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from data import ConfigError, RunError
 from models import GradientLogger, build_model, count_params, save_run
-from models.cells import CELLS, RESERVOIR_CELLS
+from models.cells import CELLS, trains_by_gradient
 from models.custom_fit import fit_epoch, make_train_step
 from models.distribution import distribution_scope
 from models.execution import Execution, choose_execution, compile_model, on_gpu, probe_compiled
-from models.experiment_store import (
-    check_replaceable,
-    check_writable,
-    describe_difference,
-    discard_backup,
-    earlier_rows,
-    experiment_lock,
-    experiment_path,
-    finished_cells,
-    run_path,
-    save_experiment,
-    shared_options,
-    stored_options,
-    training_state_path,
-    write_experiment_info,
-)
+from models.experiment_store import ExperimentRequest, ExperimentWriter
 from models.gradient_log import summarize
 from models.pause import pause_for_tests
 from models.reseed import reseed
 from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
-from models.run_store import is_finished_run, read_run_info
-from models.training_state import TrainingState, load_training_state, read_state_options, save_training_state
+from models.training_state import TrainingState, load_training_state, save_training_state
 from models.unroll import recurrent_layers
 from pipelines.fit_progress import FitProgress
 from pipelines.memory import check_memory
@@ -72,7 +55,7 @@ class Setup:
     task: Task
     prepared: Prepared
     baselines: Baselines
-    experiment: Path
+    writer: ExperimentWriter
     notes: list[str] = field(default_factory=list)  # what training found that the user must know
 
 
@@ -85,21 +68,26 @@ def run_experiment(
     experiment is locked while it is written; cells already in the folder are kept in its tables.
     """
     task = task_of(config)
-    experiment = experiment_path(config.out, config.experiment_name())
-    check_writable(config.out)
+    request = ExperimentRequest(
+        config.out,
+        config.experiment_name(),
+        tuple(config.cells),
+        config.to_dict(),
+        option_defaults(config),
+        overwrite=overwrite,
+        resume=resume,
+    )
+    request.check()  # refuse before preparing data
     check_memory(task, config)
-    cells_to_train(experiment, config, overwrite=overwrite, resume=resume)  # refuse before preparing data
     prepared = task.prepare(config)
-    setup = Setup(config, task, prepared, task.baselines(config, prepared), experiment)
-    options = shared_options(config.to_dict())
+    baselines = task.baselines(config, prepared)
     tf.config.experimental.enable_op_determinism()  # same seed, same metrics
-    with experiment_lock(experiment):
-        todo = cells_to_train(experiment, config, overwrite=overwrite, resume=resume)  # again, now it is ours
-        write_experiment_info(experiment, options)
+    with request.open() as writer:
+        setup = Setup(config, task, prepared, baselines, writer)
         rows, notes = [], []
         for index, cell in enumerate(config.cells):
-            if cell not in todo:
-                rows.append({"model": cell, **read_run_info(run_path(experiment, cell))["metrics"]})
+            if cell not in writer.todo:
+                rows.append({"model": cell, **writer.saved_metrics(cell)})
                 continue
             cell_report = None if report is None else _part_of(report, index, len(config.cells))
             metrics = train_cell(setup, cell, resume=resume, progress=progress, report=cell_report)
@@ -114,69 +102,21 @@ def run_experiment(
         folds = task.fold_scores(config, prepared, lambda cell: build_cell(config, prepared, cell))
         if folds is not None:
             table = table.merge(folds[folds["model"].isin(config.cells)], on="model", how="left")
-        kept = kept_rows(experiment, [c for c in CELLS if c not in config.cells])
-        baselines = pd.DataFrame(setup.baselines.rows)
+        kept = writer.earlier_rows([c for c in CELLS if c not in config.cells])
+        baseline_rows = pd.DataFrame(baselines.rows)
         if folds is not None:
-            baselines = baselines.merge(folds, on="model", how="left")
-        table = pd.concat([t for t in (table, kept, baselines) if t is not None and len(t)], ignore_index=True)
-        order = {name: i for i, name in enumerate([*CELLS, *baselines["model"]])}
+            baseline_rows = baseline_rows.merge(folds, on="model", how="left")
+        table = pd.concat([t for t in (table, kept, baseline_rows) if t is not None and len(t)], ignore_index=True)
+        order = {name: i for i, name in enumerate([*CELLS, *baseline_rows["model"]])}
         table = table.sort_values("model", key=lambda names: names.map(order), kind="stable", ignore_index=True)
-        save_experiment(experiment, table, options)
-    runs = {cell: run_path(experiment, cell) for cell in table["model"] if cell in CELLS}
-    return ExperimentResult(experiment, table, runs, notes + setup.notes)
+        writer.finish(table)
+    runs = {cell: writer.run_folder(cell) for cell in table["model"] if cell in CELLS}
+    return ExperimentResult(writer.path, table, runs, notes + setup.notes)
 
 
-def kept_rows(experiment: Path, cells: list[str]) -> pd.DataFrame:
-    """The rows of cells trained earlier into this experiment (by another call), so adding or
-    resuming cells never drops them: from the saved table, else from each run's own metrics."""
-    finished = [cell for cell in cells if is_finished_run(run_path(experiment, cell))]
-    saved = earlier_rows(experiment, finished)
-    rows = [] if saved is None else saved.to_dict("records")
-    known = {row["model"] for row in rows}
-    rows += [{"model": c, **read_run_info(run_path(experiment, c))["metrics"]} for c in finished if c not in known]
-    return pd.DataFrame(rows)
-
-
-def with_defaults(stored: dict | None, config: TrainConfig) -> dict | None:
-    """Saved options with the defaults of options added since they were saved (an experiment from
-    before --init was trained with today's default, orthogonal), so they compare like for like."""
-    if stored is None:
-        return None
-    defaults = {spec.name: spec.default for spec in fields(config) if spec.default is not MISSING}
-    return {**{key: defaults[key] for key in shared_options(config.to_dict()) if key in defaults}, **stored}
-
-
-def cells_to_train(experiment: Path, config: TrainConfig, *, overwrite: bool, resume: bool) -> list[str]:
-    """The cells this call trains, after refusing anything that would mix or destroy runs: a folder
-    that is not a run, cells already trained (without --overwrite or --resume), or options that
-    differ from those the experiment's other cells were trained with."""
-    for cell in config.cells:
-        check_replaceable(experiment, cell)
-    existing = finished_cells(experiment, config.cells)
-    if existing and not (overwrite or resume):
-        raise RunError(
-            f"{experiment} already holds runs for {', '.join(existing)}: pass --resume to keep them and train "
-            "the rest, --overwrite to replace them, or choose another --name."
-        )
-    wanted = shared_options(config.to_dict())
-    stored = with_defaults(stored_options(experiment, CELLS), config)
-    if stored is not None and stored != wanted:
-        others = [c for c in finished_cells(experiment, CELLS) if c not in config.cells or not overwrite]
-        if others:
-            raise ConfigError(
-                f"{experiment} holds runs trained with other options ({describe_difference(stored, wanted)}): "
-                "repeat its options to add or resume cells, or choose another --name."
-            )
-    if resume:
-        for cell in config.cells:
-            saved = with_defaults(read_state_options(training_state_path(experiment, cell)), config)
-            if saved is not None and saved != wanted:
-                raise ConfigError(
-                    f"The interrupted {cell} run in {experiment} was trained with other options "
-                    f"({describe_difference(saved, wanted)}): repeat them to resume, or pass --overwrite."
-                )
-        return [cell for cell in config.cells if cell not in existing]
-    return list(config.cells)
+def option_defaults(config: TrainConfig) -> dict:
+    """Every option's default, for comparing with experiments saved before an option existed."""
+    return {spec.name: spec.default for spec in fields(config) if spec.default is not MISSING}
 
 
 def _part_of(report: Report, index: int, count: int) -> Report:
@@ -187,7 +127,7 @@ def build_cell(config: TrainConfig, prepared: Prepared, cell: str) -> keras.Mode
     """The same architecture, initialisation and optimizer for every cell of an experiment (an esn:
     the same units, input and head, around a fixed reservoir)."""
     shape = prepared.shape
-    if cell in RESERVOIR_CELLS:
+    if not trains_by_gradient(cell):
         return build_reservoir_model(
             shape.input_shape,
             units=config.units,
@@ -230,7 +170,8 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         if compile_model(model, execution.compiled) != execution.compiled:
             setup.notes.append(f"{cell}: Keras cannot compile this model with XLA here; it trained op by op.")
             execution = Execution(False, "Keras refused XLA for this model")
-        state_file = training_state_path(setup.experiment, cell)
+        writer, by_gradient = setup.writer, trains_by_gradient(cell)
+        state_file = writer.state_file(cell)
         probe_y = prepared.validation.y[: config.probe_size]
         logger = GradientLogger(
             prepared.validation.x[: config.probe_size],
@@ -240,17 +181,16 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             truncate_every=config.tbptt,
             jit_compile=probe_compiled(config.jit_compile),
         )
-        options = shared_options(config.to_dict())
-        state = TrainingState(options=options)
+        state = TrainingState(options=writer.options)
         if resume and state_file.is_file():
             state = load_training_state(state_file, model)
             logger.restore(state.log)
         else:
-            discard_backup(setup.experiment, cell)  # a stale state would silently resume
+            writer.discard_state(cell)  # a stale state would silently resume
         steps = int(np.ceil(len(prepared.train.x) / config.batch_size))
         bar = FitProgress(f"{cell}, {execution.label}", config.epochs, steps, progress, report)
         diverged = next((i + 1 for i, row in enumerate(state.history) if not np.isfinite(row["loss"])), None)
-        if cell in RESERVOIR_CELLS:  # fitted in one go: no epochs
+        if not by_gradient:  # a reservoir's readout is fitted in one go: no epochs
             state.history, epochs = [fit_reservoir(model, prepared, config, logger, execution.compiled)], range(0)
         else:
             train_epoch = epoch_trainer(model, prepared, config, [logger, bar], execution.compiled)
@@ -283,12 +223,12 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             "params": count_params(model),
             **summarize(logger.log, probe_layer, setup.task.solved_loss),
         }
-        if cell in RESERVOIR_CELLS:
+        if not by_gradient:
             capacity = memory_capacity(model)
             if capacity is not None:
                 metrics["memory_capacity"] = capacity
         save_run(
-            run_path(setup.experiment, cell),
+            writer.run_folder(cell),
             model,
             {**config.to_dict(), "cell": cell},
             metrics=metrics,
@@ -298,9 +238,9 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             gradients=state.log,
             predictions=evaluation.predictions,
             execution={"compiled": execution.compiled, "why": execution.why},
-            overwrite=True,  # cells_to_train allowed only runs of this project to be replaced
+            overwrite=True,  # the request allowed only runs of this project to be replaced
         )
-        discard_backup(setup.experiment, cell)
+        writer.discard_state(cell)
         return metrics
 
 

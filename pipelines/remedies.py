@@ -19,6 +19,7 @@ from models.experiment_store import (
     run_path,
     save_sweep,
     sweep_files,
+    trial_name,
 )
 from models.run_store import read_history
 from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
@@ -36,7 +37,7 @@ class Remedy:
 
 # Every row trains on the same sequences, epochs, batch size and units: the default sweep's budget (Adam 3e-3,
 # clipping at norm 1, 8 epochs, chrono gates for the LSTM), under which the LSTM solves the adding problem
-# at T = 200 and 400 on every seed of the search. The first table (README) used 6 epochs of Adam 1e-2.
+# at T = 200 and 400 on every seed of the search. The first table (docs/remedies.md) used 6 epochs of Adam 1e-2.
 BUDGET = {
     "epochs": 8,
     "samples": 10_000,
@@ -68,7 +69,7 @@ def trial_configs(task: str, seeds: list[int], remedies=REMEDIES, out: str = "ru
     for remedy in remedies:
         for seed in seeds:
             options = {**BUDGET, **budget, "length": LENGTHS[task], **remedy.options}
-            name = f"{folder}/{remedy.name}-seed{seed}"
+            name = trial_name(folder, f"{remedy.name}-seed{seed}")
             found.append((remedy, seed, config_class(cells=[remedy.cell], seed=seed, name=name, out=out, **options)))
     return found
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass, fields, replace
 import pandas as pd
 
 from data import ConfigError
-from models.experiment_store import check_writable, experiment_lock, experiment_path, save_sweep, sweep_files
+from models.experiment_store import (
+    check_writable,
+    experiment_lock,
+    experiment_path,
+    save_sweep,
+    sweep_files,
+    value_trial_name,
+)
 from pipelines.cli import (
     OneLineParser,
     add_task_options,
@@ -60,7 +67,7 @@ def trials_of(config: TrainConfig, over: str, values: list, seeds: list[int]) ->
     return [
         Trial(
             f"{over}={value} seed={seed}",
-            replace(config, **{over: value}, seed=seed, name=f"{base}/{over}-{value}-seed{seed}"),
+            replace(config, **{over: value}, seed=seed, name=value_trial_name(base, over, value, seed)),
         )
         for value in values
         for seed in seeds
