@@ -1,7 +1,7 @@
 """The product's central claims, end to end on the adding problem.
 
-The first two take seconds and run in `make test`; the T = 100 one reproduces a README row in
-about five minutes and runs with `make test-slow`.
+The first two take seconds and run in `make test`; the T = 100 one reproduces a row of
+docs/classic-experiments.md in about five minutes and runs with `make test-slow`.
 """
 
 import numpy as np
@@ -45,7 +45,7 @@ def test_small_recurrent_gain_makes_the_simple_rnn_gradient_vanish(tmp_path):
 
 @pytest.mark.slow
 def test_readme_t100_seed1_lstm_solves_and_simple_rnn_gradient_vanishes(tmp_path):
-    """README, "Long dependencies", T = 100, seed 1: 0.00036 and horizon 99 vs 0.1672 and 7."""
+    """docs/classic-experiments.md, "Long dependencies", T = 100, seed 1: 0.00036 and horizon 99 vs 0.1672 and 7."""
     config = AddingConfig(
         cells=["simple_rnn", "lstm"],
         length=100,

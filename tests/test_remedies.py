@@ -273,8 +273,8 @@ def test_remedy_options_that_cannot_apply_are_refused(options, message):
 
 @pytest.mark.slow
 def test_readme_remedies_rows_irnn_seed0_solves_and_truncation_caps_the_horizon(tmp_path):
-    """README, "Remedies", adding T = 100, seed 0: the IRNN solves it (0.0060, horizon 99); truncated
-    BPTT at 20 does not (0.175), and its gradient reaches 19 steps back, never more."""
+    """docs/remedies.md, "Every remedy on one budget", adding T = 100, seed 0: the IRNN solves it (0.0060,
+    horizon 99); truncated BPTT at 20 does not (0.175), and its gradient reaches 19 steps back, never more."""
     from pipelines.experiment import run_experiment
     from pipelines.remedies import REMEDIES, trial_configs
 

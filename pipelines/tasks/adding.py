@@ -34,7 +34,7 @@ class AddingTask(SyntheticTask):
     solved_loss = SOLVED_MSE
     # The Overview's story: one budget at four lengths and three seeds. With chrono-initialised gates and Adam
     # 3e-3 at batch 32 the LSTM solved T = 200 and 400 by its 4th to 6th epoch on every seed of the search
-    # (README, "Finding the budget"); 8 epochs leave it margin, and the SimpleRNN stays at the baseline there.
+    # (docs/results.md, "Finding the budget"); 8 epochs leave it margin, and the SimpleRNN stays at the baseline there.
     default_sweep = {
         "over": "length",
         "values": [10, 50, 100, 200],
