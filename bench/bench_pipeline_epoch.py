@@ -50,7 +50,7 @@ class Clock:
 
         experiment.epoch_trainer = timed_trainer
         GradientLogger.record = timed_record
-        experiment.pause_for_tests = lambda point: self.epoch_ends.append(time.perf_counter())
+        experiment.fault_point = lambda point: self.epoch_ends.append(time.perf_counter())
 
 
 def pipeline_run(root: str, config: AddingConfig, clock: Clock) -> tuple[float, float]:

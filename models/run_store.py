@@ -37,7 +37,7 @@ from models.gradient_log import (
     save_gradient_log,
 )
 from models.inference import first_words, forecast, generate, scaling_of, text_setup_of
-from models.pause import pause_for_tests
+from models.faults import fault_point
 
 if TYPE_CHECKING:
     import keras
@@ -184,7 +184,7 @@ def save_run(
             "files": {name: _sha256(tmp / name) for name in files},
         }
         (tmp / INFO).write_text(json.dumps(info, indent=2, default=_json_default))
-        pause_for_tests("save")  # the fault tests kill a training exactly here
+        fault_point("save")  # the fault tests kill a training exactly here
         if run_dir.exists():
             old = run_dir.parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:8]}"
             run_dir.rename(old)

@@ -22,7 +22,7 @@ from models.distribution import distribution_scope
 from models.execution import Execution, choose_execution, compile_model, on_gpu, probe_compiled
 from models.experiment_store import ExperimentRequest, ExperimentWriter
 from models.gradient_log import summarize
-from models.pause import pause_for_tests
+from models.faults import batch_fault_callbacks, fault_point
 from models.reseed import reseed
 from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
 from models.training_state import TrainingState, load_training_state, save_training_state
@@ -193,7 +193,8 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         if not by_gradient:  # a reservoir's readout is fitted in one go: no epochs
             state.history, epochs = [fit_reservoir(model, prepared, config, logger, execution.compiled)], range(0)
         else:
-            train_epoch = epoch_trainer(model, prepared, config, [logger, bar], execution.compiled)
+            callbacks = [logger, bar, *batch_fault_callbacks()]
+            train_epoch = epoch_trainer(model, prepared, config, callbacks, execution.compiled)
             epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
         for epoch in epochs:
             # Each epoch's shuffling follows from (seed, epoch) alone, so a resumed run repeats exactly.
@@ -204,7 +205,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             state.history.append({**row, "seconds": time.perf_counter() - started})
             state.epochs_done, state.log = epoch + 1, logger.log
             save_training_state(state_file, model, state)
-            pause_for_tests("epoch")
+            fault_point("epoch")
             if not np.isfinite(state.history[-1]["loss"]):
                 diverged = epoch + 1  # exploding gradients: a result to save, not a crash
                 break

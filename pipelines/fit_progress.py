@@ -10,8 +10,6 @@ from collections.abc import Callable
 import keras
 from rich.progress import Progress
 
-from models.pause import pause_for_tests
-
 
 class FitProgress(keras.callbacks.Callback):
     """Advances a rich task per batch; or calls `report(fraction, message)` when given one."""
@@ -30,14 +28,11 @@ class FitProgress(keras.callbacks.Callback):
         self.task = progress.add_task(label, total=epochs * steps_per_epoch, status="") if progress else None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._last_batch = epoch, -1
+        self._epoch = epoch
         if self.progress is not None:
             self.progress.update(self.task, completed=epoch * self.steps)
 
     def on_train_batch_end(self, batch, logs=None):
-        for done in range(self._last_batch + 1, batch + 1):  # one call may end several batches (steps_per_execution)
-            pause_for_tests(f"epoch {self._epoch} batch {done}")  # for the fault tests: a point mid-epoch
-        self._last_batch = batch
         logs = logs or {}
         if self.progress is not None:
             status = f"epoch {self._epoch + 1}/{self.epochs} loss {logs.get('loss', float('nan')):.4f}"
