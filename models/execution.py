@@ -8,6 +8,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+from models.tf_internals import op_determinism_lifted
+
 JIT_COMPILE = ("auto", "on", "off")
 
 # What XLA saves per training step and per time step, in milliseconds, on this 2-core CPU with one thread
@@ -109,17 +111,9 @@ def compile_model(model, compiled: bool) -> bool:
     if not compiled:
         model.jit_compile = False
         return False
-    from tensorflow.python.framework import config as tf_config  # the only switch back is not public
-
-    deterministic = tf_config.is_op_determinism_enabled()
-    tf_config.disable_op_determinism()
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
-            model.jit_compile = True
-    finally:
-        if deterministic:
-            tf_config.enable_op_determinism()
+    with op_determinism_lifted(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
+        model.jit_compile = True
     return bool(model.jit_compile)
 
 

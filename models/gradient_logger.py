@@ -30,6 +30,7 @@ from models.gradient_log import (
     save_gradient_log,
     weight_grad_key,
 )
+from models.tf_internals import distribute_strategy_of
 
 
 class GradientLogger(keras.callbacks.Callback):
@@ -185,7 +186,7 @@ class GradientLogger(keras.callbacks.Callback):
         """The probe, or under a tf.distribute strategy (--distribute) the probe run by each replica on
         the whole probe batch (a distributed variable has a gradient only inside a replica), of which
         the first replica's is kept: they are the same computation on identical weights."""
-        strategy = getattr(self.model, "_distribute_strategy", None)  # set by Keras when built under a strategy
+        strategy = distribute_strategy_of(self.model)  # None unless built under a strategy
         if strategy is None:
             return self._probe_fn(*args)
         per_replica = strategy.run(self._probe_fn, args=args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 
+from models.tf_internals import kernel_cache_kept
+
 
 def reseed(seed: int) -> None:
     """keras.utils.set_random_seed(seed) (Python, NumPy, TensorFlow and Keras seeds), keeping the
@@ -15,18 +17,8 @@ def reseed(seed: int) -> None:
     generators; tf.data's shuffle is seeded when its pipeline is traced), so the cache only costs:
     after each clear, the first batches of an epoch rebuild every kernel of the training step and of
     the gradient probe (bench/bench_pipeline_epoch.py). Results are bit-identical either way
-    (tests/test_pipelines.py checks it). TensorFlow clears the cache only through the context's
-    handle, so the handle is set aside for the call.
+    (tests/test_pipelines.py checks it). TensorFlow has no public switch to keep the cache
+    (models.tf_internals.kernel_cache_kept sets its private handle aside for the call).
     """
-    from tensorflow.python.eager import context  # the eager context has no public handle
-
-    eager = context.context()
-    handle = getattr(eager, "_context_handle", None)
-    if handle is None:  # no kernels yet (or a TensorFlow without the attribute): nothing to keep
+    with kernel_cache_kept():
         keras.utils.set_random_seed(seed)
-        return
-    eager._context_handle = None
-    try:
-        keras.utils.set_random_seed(seed)
-    finally:
-        eager._context_handle = handle
