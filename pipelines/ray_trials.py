@@ -3,9 +3,10 @@ this process, or an existing cluster. One Ray task per trial, with a fixed share
 that fails or whose worker dies is retried once (resuming from its last saved epoch), and reported
 if it fails again.
 
-Ray schedules; this module only submits, waits and collects. Each trial writes its runs into the
-experiment store itself (atomically, under its own lock), so on a cluster --out must be a folder
-every node sees at the same path.
+Ray schedules; this module only submits, waits and collects: given the trials' configs, it answers
+each one's table (None if it failed) and notes, which pipelines.trials (the module that imports this
+one, never the other way) labels. Each trial writes its runs into the experiment store itself
+(atomically, under its own lock), so on a cluster --out must be a folder every node sees at the same path.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import pandas as pd
 
 from data import LabError, RunError
 from models.pause import crash_for_tests
+from pipelines.cli import import_tensorflow_quietly
 from pipelines.tasks.config import TrainConfig
-from pipelines.trials import Trial, TrialOutcome
 
 PASSED_ENV = ("VGL_",)  # the project's own settings (and test hooks) reach every worker
 
@@ -29,7 +30,7 @@ def default_threads(workers: int) -> int:
 
 
 def run_trials(
-    trials: list[Trial],
+    configs: list[TrainConfig],
     *,
     workers: int | None,
     threads: int | None = None,
@@ -37,11 +38,12 @@ def run_trials(
     overwrite: bool = False,
     resume: bool = False,
     progress=None,
-) -> list[TrialOutcome]:
-    """Train every trial on Ray, at most `workers` at once, each with `threads` intra-op threads;
-    return one outcome per trial, in the trials' order. Uses the Ray this process is already
-    connected to, else starts a local one (or joins `address`) and stops it again at the end."""
-    import ray
+) -> list[tuple[pd.DataFrame | None, list[str]]]:
+    """Train every trial (one per config) on Ray, at most `workers` at once, each with `threads`
+    intra-op threads; return each trial's table (None if it failed) and notes, in the configs' order.
+    Uses the Ray this process is already connected to, else starts a local one (or joins `address`)
+    and stops it again at the end."""
+    import ray  # here, not at the top: the plain path (and --help) never loads Ray
 
     threads = threads or (1 if address else default_threads(workers or 1))
     started_here = not ray.is_initialized()
@@ -53,10 +55,10 @@ def run_trials(
         max_retries=0,  # the retry is ours, so the summary can say which trials needed one
         runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}},
     )
-    board = Board(len(trials), progress)
-    outcomes: list[TrialOutcome | None] = [None] * len(trials)
+    board = Board(len(configs), progress)
+    results: list[tuple[pd.DataFrame | None, list[str]] | None] = [None] * len(configs)
     failures: dict[int, str] = {}
-    waiting = list(range(len(trials)))
+    waiting = list(range(len(configs)))
     running: dict = {}  # Ray object ref -> trial index
     try:
         while waiting or running:
@@ -65,11 +67,10 @@ def run_trials(
                 # A retry resumes from the failed attempt's last epoch; not under --overwrite, where
                 # resuming would keep a stale run the failed attempt had not replaced yet.
                 again = index in failures and not overwrite
-                running[remote.remote(trials[index].config, overwrite, resume or again, threads)] = index
+                running[remote.remote(configs[index], overwrite, resume or again, threads)] = index
             board.show(running=len(running))
             (ready, *_), _ = ray.wait(list(running), num_returns=1)
             index = running.pop(ready)
-            label = trials[index].label
             try:
                 table, notes = ray.get(ready)
             except ray.exceptions.RayError as error:
@@ -79,13 +80,13 @@ def run_trials(
                     waiting.insert(0, index)  # retried at once
                     continue
                 attempts = "was refused" if refused else "failed twice"
-                note = f"{label}: {attempts} ({reason}); it is not in the tables: rerun with --resume to train it."
-                outcomes[index] = TrialOutcome(None, [note])
+                note = f"{attempts} ({reason}); it is not in the tables: rerun with --resume to train it."
+                results[index] = (None, [note])
                 board.failed += 1
                 continue
             if index in failures:
                 notes = [f"the first attempt failed ({failures[index]}); the retry succeeded.", *notes]
-            outcomes[index] = TrialOutcome(table, [f"{label}: {note}" for note in notes])
+            results[index] = (table, notes)
             board.done += 1
     finally:
         for ref in running:  # Ctrl-C: a cluster would otherwise go on training
@@ -93,12 +94,12 @@ def run_trials(
         if started_here:
             ray.shutdown()
     board.show(running=0)
-    return outcomes
+    return results
 
 
 def connect(address: str | None, num_cpus: int | None) -> None:
     """Start a local Ray with `num_cpus` CPUs, or join the cluster at `address`."""
-    import ray
+    import ray  # only on the Ray path
 
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
@@ -126,7 +127,7 @@ def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int
     if not experiment.is_dir():  # a cluster node that does not share the driver's --out
         raise RunError(f"--out {config.out} is not a folder on this node: on a cluster, --out must be a shared folder.")
     crash_for_tests(f"trial {config.experiment_name()}")
-    from pipelines.experiment import run_experiment
+    from pipelines.experiment import run_experiment  # loads TensorFlow, which importing this module must not
 
     result = run_experiment(config, overwrite=overwrite, resume=resume)
     return result.table, result.notes
@@ -135,10 +136,8 @@ def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int
 def share_threads(threads: int) -> None:
     """Fix this worker's TensorFlow intra-op pool before its first op. A worker reused for a later
     trial already has them (TensorFlow cannot change them once running)."""
-    from pipelines.cli import import_tensorflow_quietly
-
     import_tensorflow_quietly()
-    import tensorflow as tf
+    import tensorflow as tf  # loaded quietly just above (importing this module must not load it)
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)  # inter-op: see import_tensorflow_quietly
@@ -149,7 +148,7 @@ def share_threads(threads: int) -> None:
 def describe_failure(error: Exception) -> tuple[str, bool]:
     """One clause for a failed attempt (the trial's own error sentence, or that its worker died), and
     whether the trial was refused as bad input: the same input would be refused again, so no retry."""
-    import ray
+    import ray  # only on the Ray path
 
     if isinstance(error, ray.exceptions.WorkerCrashedError):
         return "its worker died", False

@@ -1,5 +1,8 @@
 """Independent trials (a sweep's, the remedies'): each one experiment, trained one after another in
 this process (the plain path) or in parallel on Ray (pipelines.ray_trials), with the same outcome.
+
+This module imports pipelines.ray_trials, never the other way: the Ray path takes the trials' configs
+and answers each one's table and notes, which become the trials' labelled outcomes here.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data import ConfigError
+from pipelines.ray_trials import run_trials  # imports Ray only when trials run on it
 from pipelines.tasks.config import TrainConfig
 
 
@@ -40,10 +44,8 @@ def train_trials(
     """Every trial's outcome, in the trials' order: one after another here, or on Ray."""
     if parallel is None:
         return [run_one(trial, overwrite=overwrite, resume=resume, progress=progress) for trial in trials]
-    from pipelines.ray_trials import run_trials
-
-    return run_trials(
-        trials,
+    results = run_trials(
+        [trial.config for trial in trials],
         workers=parallel.workers,
         threads=parallel.threads,
         address=parallel.address,
@@ -51,14 +53,20 @@ def train_trials(
         resume=resume,
         progress=progress,
     )
+    return [outcome(trial, table, notes) for trial, (table, notes) in zip(trials, results, strict=True)]
 
 
 def run_one(trial: Trial, *, overwrite, resume, progress) -> TrialOutcome:
     """One trial in this process (the plain path)."""
-    from pipelines.experiment import run_experiment
+    from pipelines.experiment import run_experiment  # loads TensorFlow, which importing this module must not
 
     result = run_experiment(trial.config, overwrite=overwrite, resume=resume, progress=progress)
-    return TrialOutcome(result.table, [f"{trial.label}: {note}" for note in result.notes])
+    return outcome(trial, result.table, result.notes)
+
+
+def outcome(trial: Trial, table: pd.DataFrame | None, notes: list[str]) -> TrialOutcome:
+    """A trial's outcome, each note naming the trial."""
+    return TrialOutcome(table, [f"{trial.label}: {note}" for note in notes])
 
 
 def report_failures(failed: list[str], total: int) -> int:
