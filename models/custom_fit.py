@@ -64,7 +64,7 @@ def fit_epoch(
     epoch: int,
     batch_size: int,
     order: np.ndarray,
-    validation: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
     callbacks: list[keras.callbacks.Callback],
 ) -> dict[str, float]:
     """One epoch of `step` over the batches of x[order], calling the callbacks as model.fit does;
@@ -81,8 +81,9 @@ def fit_epoch(
         loss = float(loss)
         total, seen = total + loss * len(chosen), seen + len(chosen)  # weighted by batch size, as fit's mean
         hooks.on_train_batch_end(index, {"loss": total / seen})
-    val_loss = model.evaluate(*validation, batch_size=batch_size, verbose=0)
-    logs = {"loss": total / seen, "val_loss": float(val_loss)}
+    logs = {"loss": total / seen}
+    if validation is not None:
+        logs["val_loss"] = float(model.evaluate(*validation, batch_size=batch_size, verbose=0))
     hooks.on_epoch_end(epoch, logs)
     hooks.on_train_end(logs)
     return logs

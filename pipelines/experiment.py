@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 import keras
@@ -21,8 +21,8 @@ from models.custom_fit import fit_epoch, make_train_step
 from models.distribution import distribution_scope
 from models.execution import Execution, choose_execution, compile_model, on_gpu, probe_compiled
 from models.experiment_store import ExperimentRequest, ExperimentWriter
-from models.gradient_log import summarize
 from models.faults import batch_fault_callbacks, fault_point
+from models.gradient_log import summarize
 from models.reseed import reseed
 from models.reservoir import build_reservoir_model, fit_readout, memory_capacity
 from models.training_state import TrainingState, load_training_state, save_training_state
@@ -30,7 +30,7 @@ from models.unroll import recurrent_layers
 from pipelines.fit_progress import FitProgress
 from pipelines.memory import check_memory
 from pipelines.tasks import task_of
-from pipelines.tasks.base import Baselines, Evaluation, Prepared, Task
+from pipelines.tasks.base import Baselines, Evaluation, Prepared, Split, Task
 from pipelines.tasks.config import TrainConfig
 
 Report = Callable[[float, str], None]  # (fraction done, message), for callers such as a dashboard
@@ -99,7 +99,7 @@ def run_experiment(
                 )
             rows.append({"model": cell, **metrics})
         table = pd.DataFrame(rows)
-        folds = task.fold_scores(config, prepared, lambda cell: build_cell(config, prepared, cell))
+        folds = task.fold_scores(config, prepared, lambda cell, x, y: fit_fold(config, prepared, cell, x, y))
         if folds is not None:
             table = table.merge(folds[folds["model"].isin(config.cells)], on="model", how="left")
         kept = writer.earlier_rows([c for c in CELLS if c not in config.cells])
@@ -245,11 +245,28 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         return metrics
 
 
+def fit_fold(config: TrainConfig, prepared: Prepared, cell: str, x: np.ndarray, y: np.ndarray) -> keras.Model:
+    """A fresh model of `cell` trained on one walk-forward fold's windows as train_cell trains a cell
+    (its execution, the per-epoch reseeding, the same epoch trainer), stopped if the loss diverges
+    (its forecasts are then NaN, as a diverged cell's metrics are); no gradient log, no run saved."""
+    model = build_cell(config, prepared, cell)
+    compiled = compile_model(model, execution_of(config, prepared, cell).compiled)
+    fold = replace(prepared, train=Split(x, y), validation=None)  # the fold's own test days stay unseen
+    train_epoch = epoch_trainer(model, fold, config, [], compiled)
+    for epoch in range(config.epochs):
+        reseed(epoch_seed(config.seed, epoch))
+        if not np.isfinite(train_epoch(epoch)["loss"]):
+            break
+    return model
+
+
 def epoch_trainer(model: keras.Model, prepared: Prepared, config: TrainConfig, callbacks: list, compiled: bool):
     """A function that trains `model` for one epoch and returns fit's history row: model.fit itself,
     or the custom step of --tbptt and --penalty (which shuffles with numpy from the epoch's seed, not
-    with fit's own shuffle: the same seed repeats either path exactly, but not one path by the other)."""
-    train, validation = prepared.train, (prepared.validation.x, prepared.validation.y)
+    with fit's own shuffle: the same seed repeats either path exactly, but not one path by the other).
+    Without a validation split (a walk-forward fold), the row has no val_loss."""
+    train = prepared.train
+    validation = None if prepared.validation is None else (prepared.validation.x, prepared.validation.y)
     if config.tbptt is None and not config.penalty:
         if config.distribute == "none":  # under MirroredStrategy, Keras' multi-step loop fails to run (TF 2.21)
             batches = int(np.ceil(len(train.x) / config.batch_size))

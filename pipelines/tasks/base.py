@@ -43,7 +43,7 @@ class Prepared(Generic[ContextT]):
     """Identical arrays for every cell, and what the run store and the evaluation need besides."""
 
     train: Split
-    validation: Split
+    validation: Split | None  # None only inside a walk-forward fold's training
     test: Split
     shape: ModelShape
     preprocessing: dict  # saved in run.json: what using the run later needs (scalers, vocabulary)
@@ -105,8 +105,9 @@ class Task(ABC):
         """Weights of the gradient probe's loss (see GradientLogger); None: every output counts."""
         return None
 
-    def fold_scores(self, config, prepared: Prepared, build_cell) -> pd.DataFrame | None:
-        """Extra comparison columns from refitting on folds (e.g. walk-forward); None if the task has none."""
+    def fold_scores(self, config, prepared: Prepared, fit_cell) -> pd.DataFrame | None:
+        """Extra comparison columns from refitting on folds (e.g. walk-forward), each cell trained by
+        `fit_cell(cell, x, y)`, the pipeline's own training; None if the task has none."""
         return None
 
     def loss_level(self, comparison: pd.DataFrame) -> tuple[str, float] | None:

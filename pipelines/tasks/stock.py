@@ -163,10 +163,11 @@ class StockTask(Task):
         )
         return Evaluation(metrics, predictions=table)
 
-    def fold_scores(self, config: StockConfig, prepared: Prepared[StockContext], build_cell) -> pd.DataFrame | None:
+    def fold_scores(self, config: StockConfig, prepared: Prepared[StockContext], fit_cell) -> pd.DataFrame | None:
         """MASE over walk-forward folds for every cell, Ridge and naive: mean and spread.
 
-        Each fold refits the scaling and a fresh model on the fold's earlier windows only.
+        Each fold refits the scaling, and a fresh model through the pipeline's own training
+        (`fit_cell(cell, x, y)`), on the fold's earlier windows only.
         """
         if not config.folds:
             return None
@@ -190,8 +191,7 @@ class StockTask(Task):
                 elif name == "ridge":
                     predicted = scaling.to_prices(RidgeBaseline().fit(X[train], y[train]).predict(X[test]), previous)
                 else:
-                    model = build_cell(name)
-                    model.fit(X[train], y[train], epochs=config.epochs, batch_size=config.batch_size, verbose=0)
+                    model = fit_cell(name, X[train], y[train])
                     outputs = model.predict(X[test], verbose=0, batch_size=PREDICT_BATCH)[:, 0]
                     predicted = scaling.to_prices(outputs, previous)
                 scores[name].append(forecast_metrics(actual, predicted, previous)["mase"])
