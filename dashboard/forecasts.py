@@ -120,7 +120,7 @@ def render() -> None:
         return
     predictions = found.predictions.assign(date=lambda t: pd.to_datetime(t["date"]))
     st.plotly_chart(forecast_chart(predictions, f"{found.path.name}: actual close and every forecast"))
-    show_table(found.comparison)
+    show_table(found.comparison, "stock")
     st.markdown(naive_verdict(found.comparison))
     st.subheader("Lag check: anticipating, or echoing yesterday?")
     st.plotly_chart(lag_chart(predictions))

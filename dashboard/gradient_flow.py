@@ -25,7 +25,7 @@ def render() -> None:
         )
         return
     st.subheader("Held-back test split")
-    show_table(found.comparison)
+    show_table(found.comparison, task_of(found))
     task = TASKS.get(task_of(found) or "")
     if task is not None:
         st.caption(f"{task.summary[0].upper()}{task.summary[1:]}. Hover a column name for what it measures.")

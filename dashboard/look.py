@@ -7,30 +7,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from models.cells import CELL_TABLE, CELLS
+from models.cells import CELL_TABLE
+from pipelines.tasks import TASKS, get_task
 
-# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name:
-# each cell's from models/cells.py, then the series that are not cells.
-COLOURS = {
-    **{name: cell.colour for name, cell in CELL_TABLE.items()},
-    "actual": "#555555",
-    "naive": "#999999",
-    "ridge": "#CC79A7",
-    "predict-the-mean": "#999999",
-    "unigram": "#999999",
-    "uniform-guess": "#999999",
-}
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), fixed per name: each
+# cell's from models/cells.py; each task's baselines grey, a second one (stock's Ridge) reddish purple.
+BASELINE_COLOURS = ("#999999", "#CC79A7")
+BASELINES = {name: BASELINE_COLOURS[i % 2] for task in TASKS.values() for i, name in enumerate(task.baseline_names)}
+COLOURS = {**{name: cell.colour for name, cell in CELL_TABLE.items()}, "actual": "#555555", **BASELINES}
 FALLBACK_COLOURS = ("#56B4E9", "#F0E442", "#000000")
 BASELINE_DASH = "dot"  # baselines are drawn dotted, cells solid
 
 # column -> (label, tooltip). Units in the label; the tooltip says which way is good.
 COLUMNS = {
     "model": ("Model", "A recurrent cell, or a baseline every cell must beat."),
-    "test_mse": (
-        "Test MSE",
-        "Mean squared error on held-back sequences; predicting the mean scores 1/6 ≈ 0.167. Lower is better.",
-    ),
-    "solved": ("Solved", "Test MSE below 0.01 (adding) or recall accuracy of 99% (copy)."),
+    "test_mse": ("Test MSE", "Mean squared error on held-back data; lower is better."),
+    "solved": ("Solved", "Whether the cell met the task's solved threshold."),
     "test_xent": ("Test loss (nats)", "Cross-entropy on the recalled symbols; lower is better."),
     "recall_accuracy": ("Recall accuracy", "Share of symbols recalled exactly after the gap; higher is better."),
     "params": ("Parameters", "Trainable weights of the model."),
@@ -109,7 +101,7 @@ def colour(name: str, index: int = 0) -> str:
 
 
 def is_baseline(name: str) -> bool:
-    return name not in CELLS and name in COLOURS
+    return name in BASELINES
 
 
 def line_style(name: str, index: int = 0) -> dict:
@@ -124,11 +116,14 @@ def label(column: str) -> str:
     return COLUMNS.get(column, (column.replace("_", " "), ""))[0]
 
 
-def column_config(table: pd.DataFrame) -> dict:
-    """st.dataframe settings: a human label and tooltip per column; booleans as yes/no text."""
+def column_config(table: pd.DataFrame, task: str | None = None) -> dict:
+    """st.dataframe settings: a human label and tooltip per column (the task's own where it has one);
+    booleans as yes/no text."""
+    own = get_task(task).column_help if task in TASKS else {}
     config = {}
     for column in table.columns:
         name, tooltip = COLUMNS.get(column, (column.replace("_", " "), None))
+        tooltip = own.get(column, tooltip)
         if column in PERCENT_COLUMNS:
             config[column] = st.column_config.NumberColumn(name, help=tooltip, format="percent")
         elif pd.api.types.is_float_dtype(table[column]):
@@ -148,10 +143,11 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def show_table(table: pd.DataFrame, **kwargs) -> None:
-    """A comparison table with human column names, tooltips and yes/no instead of checkboxes."""
+def show_table(table: pd.DataFrame, task: str | None = None, **kwargs) -> None:
+    """A comparison table with human column names, tooltips (the task's own where it has one) and
+    yes/no instead of checkboxes."""
     table = readable(table)
-    st.dataframe(table, hide_index=True, column_config=column_config(table), **kwargs)
+    st.dataframe(table, hide_index=True, column_config=column_config(table, task), **kwargs)
 
 
 def figure_layout(figure, height: int = 380, **kwargs):

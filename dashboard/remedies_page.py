@@ -74,8 +74,11 @@ def render() -> None:
     try:
         trials, summary = sweep_tables(root, name)
         task, length = get_task(str(trials["task"].iloc[0])), int(trials["length"].iloc[0])
-        steps, baseline = task.sequence_shape(length)[0], task.baseline(length)[task.headline]
-    except (LabError, KeyError, IndexError, ValueError, AttributeError) as error:
+        if task.remedy_length is None:
+            raise ValueError(f"the {task.name} task has no remedies")
+        config = task.config_class(length=length)
+        steps, baseline = task.sequence_shape(config)[0], task.baseline(config)[task.headline]
+    except (LabError, KeyError, IndexError, ValueError) as error:
         st.error(f"The remedies tables in {name} cannot be read ({error}): run `python -m pipelines.remedies` again.")
         return
     left, right = st.columns(2)
@@ -89,7 +92,7 @@ def render() -> None:
             "Truncation caps it at K - 1; a cell that learned the task keeps it long."
         )
     shown = summary.drop(columns=[c for c in ("decay_mean",) if c in summary])
-    show_table(shown)
+    show_table(shown, task.name)
     if "memory_capacity" in summary and summary["memory_capacity"].notna().any():
         capacity = float(summary["memory_capacity"].dropna().iloc[0])
         st.caption(

@@ -49,6 +49,28 @@ def text_setup_of(preprocessing: dict) -> tuple[CharVocab, int]:
     return CharVocab.from_dict(preprocessing["vocab"]), int(preprocessing["seq_len"])
 
 
+def check_fits(preprocessing: dict, inputs: tuple, outputs: tuple) -> None:
+    """A ValueError unless the saved preprocessing fits a model reading `inputs` and writing `outputs`
+    (windows of one price as long as its input; a vocabulary as wide as its output)."""
+    if "stock_scaling" in preprocessing:
+        scaling = scaling_of(preprocessing)
+        if inputs != (scaling.lookback, 1) or outputs != (1,):
+            raise ValueError(
+                f"a lookback of {scaling.lookback} days for a model reading {inputs} and writing {outputs}"
+            )
+        scalers = (scaling.features.mean_, scaling.features.scale_, scaling.targets.mean_, scaling.targets.scale_)
+        if any(len(values) != 1 for values in scalers):
+            raise ValueError("scalers of more than one column for a single price")
+    if "vocab" in preprocessing or "seq_len" in preprocessing:
+        vocab, seq_len = text_setup_of(preprocessing)
+        if vocab.size < 2:
+            raise ValueError("a vocabulary without a character to write")
+        if inputs != (seq_len,) or outputs != (vocab.size,):
+            raise ValueError(
+                f"{seq_len} characters of context and {vocab.size} symbols for a model reading {inputs} and writing {outputs}"
+            )
+
+
 def forecast(model, prices: pd.DataFrame, scaling: StockScaling) -> pd.DataFrame:
     """One forecast per window of `prices`, including the one past the last day.
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from data import LabError, RunError
 from models.cells import CELL_LAYER_CLASSES, CELL_TABLE
+from models.faults import fault_point
 from models.gradient_log import (
     EPOCH,
     GLOBAL_GRAD,
@@ -36,8 +37,7 @@ from models.gradient_log import (
     load_gradient_log,
     save_gradient_log,
 )
-from models.inference import first_words, forecast, generate, scaling_of, text_setup_of
-from models.faults import fault_point
+from models.inference import check_fits, first_words, forecast, generate, scaling_of, text_setup_of
 
 if TYPE_CHECKING:
     import keras
@@ -328,23 +328,7 @@ def check_preprocessing(run_dir: Path, preprocessing: dict, model: keras.Model) 
     input, a vocabulary as wide as its output), so a forged value is refused, never allocated."""
     inputs, outputs = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
     try:
-        if "stock_scaling" in preprocessing:
-            scaling = scaling_of(preprocessing)
-            if inputs != (scaling.lookback, 1) or outputs != (1,):
-                raise ValueError(
-                    f"a lookback of {scaling.lookback} days for a model reading {inputs} and writing {outputs}"
-                )
-            scalers = (scaling.features.mean_, scaling.features.scale_, scaling.targets.mean_, scaling.targets.scale_)
-            if any(len(values) != 1 for values in scalers):
-                raise ValueError("scalers of more than one column for a single price")
-        if "vocab" in preprocessing or "seq_len" in preprocessing:
-            vocab, seq_len = text_setup_of(preprocessing)
-            if vocab.size < 2:
-                raise ValueError("a vocabulary without a character to write")
-            if inputs != (seq_len,) or outputs != (vocab.size,):
-                raise ValueError(
-                    f"{seq_len} characters of context and {vocab.size} symbols for a model reading {inputs} and writing {outputs}"
-                )
+        check_fits(preprocessing, inputs, outputs)
     except (LabError, ValueError, TypeError, KeyError) as exc:
         raise RunError(f"run.json in {run_dir} does not fit its model ({first_words(exc)}): retrain the run.") from exc
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from data import LabError, RunError
-from models.pause import crash_for_tests
+from models.faults import fault_point
 from pipelines.cli import import_tensorflow_quietly
 from pipelines.tasks.config import TrainConfig
 
@@ -126,7 +126,7 @@ def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int
     experiment = Path(config.out)
     if not experiment.is_dir():  # a cluster node that does not share the driver's --out
         raise RunError(f"--out {config.out} is not a folder on this node: on a cluster, --out must be a shared folder.")
-    crash_for_tests(f"trial {config.experiment_name()}")
+    fault_point(f"trial {config.experiment_name()}")
     from pipelines.experiment import run_experiment  # loads TensorFlow, which importing this module must not
 
     result = run_experiment(config, overwrite=overwrite, resume=resume)

@@ -23,7 +23,7 @@ from models.experiment_store import (
 )
 from models.run_store import read_history
 from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
-from pipelines.tasks import get_task
+from pipelines.tasks import TASKS, get_task
 from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 
@@ -47,7 +47,7 @@ BUDGET = {
     "clipnorm": 1.0,
     "gate_init": "chrono",
 }
-LENGTHS = {"adding": 100, "copy": 50}
+LENGTHS = {name: task.remedy_length for name, task in TASKS.items() if task.remedy_length is not None}
 REMEDIES = (
     Remedy("simple_rnn", "simple_rnn", {"clipnorm": None}, "no remedy: orthogonal weights at gain 1, no clipping"),
     Remedy("clipping", "simple_rnn", {"gain": 2.0}, "gain 2 (gradients explode) with clipping at norm 1"),

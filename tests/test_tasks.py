@@ -78,11 +78,11 @@ def test_copy_task_memoryless_strategy_scores_the_closed_form():
     memoryless = np.zeros((*y.shape, 9))
     memoryless[:, :-10, 0] = 1.0
     memoryless[:, -10:, 1:] = 1 / 8
-    scores = task.metrics(y, memoryless, gap)
+    scores = task.metrics(task.config_class(length=gap), y, memoryless)
     assert scores["test_xent"] == pytest.approx(10 * math.log(8) / (gap + 20), rel=1e-9)
     assert copy_baseline_nats(gap) == pytest.approx(scores["test_xent"], rel=1e-9)
     perfect = np.eye(9)[y]
-    assert task.metrics(y, perfect, gap) == {
+    assert task.metrics(task.config_class(length=gap), y, perfect) == {
         "test_xent": pytest.approx(0, abs=1e-9),
         "recall_accuracy": 1.0,
         "solved": True,

@@ -80,6 +80,9 @@ class Task(ABC):
     default_run: ClassVar[dict | None] = None  # options of the run `make train-defaults` trains, if any
     default_sweep: ClassVar[dict | None] = None  # or the sweep it trains: over, values, seeds and options
     solved_loss: ClassVar[float | None] = None  # a probe loss below this means solved (for the horizon then)
+    baseline_names: ClassVar[tuple[str, ...]] = ()  # the comparison rows that are baselines, not cells
+    column_help: ClassVar[dict[str, str]] = {}  # this task's own tooltips for comparison columns
+    remedy_length: ClassVar[int | None] = None  # T at which the remedies compare (a task with a length)
 
     @abstractmethod
     def prepare(self, config) -> Prepared:

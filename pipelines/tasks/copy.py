@@ -29,12 +29,15 @@ class CopyTask(SyntheticTask):
     config_class = CopyConfig
     headline = "test_xent"
     baseline_name = "memoryless"
+    baseline_names = (baseline_name,)
+    column_help = {"solved": f"Recall accuracy of at least {SOLVED_ACCURACY:.0%}."}
+    remedy_length = 50
 
-    def generate(self, samples, length, seed):
-        return copy_task(samples, length, seed=seed)
+    def generate(self, config, samples, seed):
+        return copy_task(samples, config.length, seed=seed)
 
-    def sequence_shape(self, length):
-        return length + 2 * COPY_SYMBOLS, COPY_INPUT_IDS  # the symbols, the gap, the recall; one-hot
+    def sequence_shape(self, config):
+        return config.length + 2 * COPY_SYMBOLS, COPY_INPUT_IDS  # the symbols, the gap, the recall; one-hot
 
     def model_shape(self, x) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:], n_classes=COPY_OUTPUT_IDS, per_step=True)
@@ -44,7 +47,7 @@ class CopyTask(SyntheticTask):
         weights[:, -COPY_SYMBOLS:] = 1.0  # the blanks before them need no memory
         return weights
 
-    def metrics(self, y_true, predicted, length) -> dict:
+    def metrics(self, config, y_true, predicted) -> dict:
         """Cross-entropy in nats per step over the whole sequence, and the share of recalled symbols right."""
         y_true = np.asarray(y_true, dtype=int)
         picked = np.take_along_axis(np.asarray(predicted, dtype=float), y_true[..., None], axis=-1)[..., 0]
@@ -56,5 +59,5 @@ class CopyTask(SyntheticTask):
             "solved": accuracy >= SOLVED_ACCURACY,
         }
 
-    def baseline(self, length) -> dict:
-        return {"test_xent": copy_baseline_nats(length), "recall_accuracy": 1 / COPY_ALPHABET, "solved": False}
+    def baseline(self, config) -> dict:
+        return {"test_xent": copy_baseline_nats(config.length), "recall_accuracy": 1 / COPY_ALPHABET, "solved": False}

@@ -98,6 +98,7 @@ class StockTask(Task):
     config_class = StockConfig
     predict_class = StockPredict
     headline = "mase"
+    baseline_names = ("naive", "ridge")  # tomorrow = today, and a Ridge regression on the same windows
     default_run = {"epochs": 10}
 
     def prepare(self, config: StockConfig) -> Prepared[StockContext]:

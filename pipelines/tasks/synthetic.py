@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data import ConfigError, RunError
+from data import ConfigError, LabError, RunError
 from models.inference import PREDICT_BATCH
 from pipelines.memory import array_bytes, available_memory
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
-from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option
+from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, config_from_dict, option
 
 FRESH_SEED_OFFSET = 10_000  # fresh sequences use seeds no default training run uses
 
@@ -48,30 +48,31 @@ class SyntheticTask(Task):
     baseline_name: str
 
     @abstractmethod
-    def generate(self, samples: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """`samples` sequences of the task at length T, from `seed`: (inputs, targets)."""
+    def generate(self, config: SyntheticConfig, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """`samples` sequences of the task as `config` sets it (length T and any option of its own),
+        from `seed`: (inputs, targets)."""
 
     @abstractmethod
-    def sequence_shape(self, length: int) -> tuple[int, int]:
-        """(steps, input features) of one sequence at length T, known before generating any."""
+    def sequence_shape(self, config: SyntheticConfig) -> tuple[int, int]:
+        """(steps, input features) of one sequence, known before generating any."""
 
     @abstractmethod
-    def metrics(self, y_true: np.ndarray, predicted: np.ndarray, length: int) -> dict:
+    def metrics(self, config: SyntheticConfig, y_true: np.ndarray, predicted: np.ndarray) -> dict:
         """The task's scores of `predicted` (the headline among them)."""
 
     @abstractmethod
-    def baseline(self, length: int) -> dict:
+    def baseline(self, config: SyntheticConfig) -> dict:
         """The memoryless baseline's scores, known in closed form."""
 
     def estimated_bytes(self, config: SyntheticConfig) -> int:
-        steps, features = self.sequence_shape(config.length)
+        steps, features = self.sequence_shape(config)
         return array_bytes(config.samples, steps, features + 1)  # inputs, and a target per step at most
 
     def model_shape(self, x: np.ndarray) -> ModelShape:
         return ModelShape(input_shape=x.shape[1:])
 
     def prepare(self, config: SyntheticConfig) -> Prepared[None]:
-        x, y = self.generate(config.samples, config.length, config.seed)
+        x, y = self.generate(config, config.samples, config.seed)
         n_train, n_val = int(0.8 * config.samples), int(0.1 * config.samples)
         val_end = n_train + n_val
         return Prepared(
@@ -85,13 +86,21 @@ class SyntheticTask(Task):
         )
 
     def baselines(self, config: SyntheticConfig, prepared) -> Baselines:
-        return Baselines([{"model": self.baseline_name, **self.baseline(config.length)}])
+        return Baselines([{"model": self.baseline_name, **self.baseline(config)}])
 
     def evaluate(self, config: SyntheticConfig, prepared, model, cell, baselines) -> Evaluation:
         predicted = model.predict(prepared.test.x, verbose=0, batch_size=PREDICT_BATCH)
         return Evaluation(
-            self.metrics(prepared.test.y, predicted, config.length), outputs=self.evidence(model, prepared.test.x)
+            self.metrics(config, prepared.test.y, predicted), outputs=self.evidence(model, prepared.test.x)
         )
+
+    def saved_config(self, run) -> SyntheticConfig | None:
+        """The config a saved run was trained with, or None if run.json's is not one (a forged run)."""
+        values = {key: value for key, value in run.config.items() if key != "cell"}
+        try:
+            return config_from_dict(self.config_class, values)
+        except (LabError, TypeError, ValueError):
+            return None
 
     def evidence(self, model, x: np.ndarray) -> dict:
         """What a trained model shows of how it remembers, saved in run.json's outputs (none by default)."""
@@ -100,7 +109,8 @@ class SyntheticTask(Task):
     def use_saved(self, run, options: FreshSequences) -> str:
         length = run.config.get("length")
         model_steps = tuple(run.model.inputs[0].shape[1:])
-        if not isinstance(length, int) or length < 1 or self.sequence_shape(length) != model_steps:
+        config = self.saved_config(run) if isinstance(length, int) and length >= 1 else None
+        if config is None or self.sequence_shape(config) != model_steps:
             raise RunError(
                 f"run.json in {run.path} says T = {length!r}, which does not fit its model's input "
                 f"{model_steps}: the run is damaged; retrain it."
@@ -111,9 +121,9 @@ class SyntheticTask(Task):
                 f"--samples {options.samples} needs about {need / 2**30:.1f} GiB of memory "
                 f"({have / 2**30:.1f} GiB free): ask for fewer sequences."
             )
-        x, y = self.generate(options.samples, length, FRESH_SEED_OFFSET + options.seed)
-        scores = self.metrics(y, run.model.predict(x, verbose=0, batch_size=PREDICT_BATCH), length)
-        table = pd.DataFrame({run.config["cell"]: scores, self.baseline_name: self.baseline(length)})
+        x, y = self.generate(config, options.samples, FRESH_SEED_OFFSET + options.seed)
+        scores = self.metrics(config, y, run.model.predict(x, verbose=0, batch_size=PREDICT_BATCH))
+        table = pd.DataFrame({run.config["cell"]: scores, self.baseline_name: self.baseline(config)})
         heading = (
             f"{run.path}: {options.samples} fresh sequences, T = {length} (seed {FRESH_SEED_OFFSET + options.seed})"
         )

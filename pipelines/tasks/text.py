@@ -72,6 +72,7 @@ class TextTask(Task):
     config_class = TextConfig
     predict_class = TextPredict
     headline = "val_bpc"
+    baseline_names = ("unigram",)  # each character at its training frequency, no context
     default_run = {"epochs": 5, "units": 64, "max_chars": 100_000}
 
     def estimated_bytes(self, config: TextConfig) -> int:
@@ -108,7 +109,7 @@ class TextTask(Task):
     def baselines(self, config, prepared: Prepared[TextContext]) -> Baselines:
         counts, vocab_size = prepared.context.train_ids, prepared.context.vocab.size
         row = {
-            "model": "unigram",
+            "model": self.baseline_names[0],
             "val_bpc": unigram_bits_per_char(counts, prepared.validation.y, vocab_size),
             "test_bpc": unigram_bits_per_char(counts, prepared.test.y, vocab_size),
         }
