@@ -26,11 +26,11 @@ from filelock import FileLock, Timeout
 
 from data import ConfigError, LabError, RunError, atomic_write
 from models.cells import CELLS
+from models.run_checks import check_model_archive
 from models.run_store import (
     GRADIENTS,
     MODEL,
     PREDICTIONS,
-    check_model_archive,
     is_finished_run,
     probe_layer_of,
     read_gradients,

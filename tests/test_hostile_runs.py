@@ -17,7 +17,7 @@ from data import CharVocab, ConfigError, RunError
 from models import build_model, load_run, save_run
 from models.gradient_log import gradient_horizon, gradient_horizons
 from models.inference import forecast, generate, sample_index, scaling_of
-from models.run_store import check_model_archive
+from models.run_checks import check_model_archive
 
 STEPS, FEATURES = 10, 2
 
@@ -66,7 +66,7 @@ def test_a_genuine_run_loads(run):
 
 
 def test_a_lambda_layer_is_refused_and_never_runs(tmp_path, monkeypatch):
-    import models.run_store
+    import models.run_checks
 
     marker = tmp_path / "executed"
     code = f"lambda x: (__import__('pathlib').Path({str(marker)!r}).touch(), x)[1]"
@@ -83,7 +83,7 @@ def test_a_lambda_layer_is_refused_and_never_runs(tmp_path, monkeypatch):
     marker.unlink()  # calling it once above proved it would write the marker
     run = saved(tmp_path / "run", model=model)  # valid checksums
     refused(run, "could not be loaded safely", "Lambda, which can run code")  # read from its config alone
-    monkeypatch.setattr(models.run_store, "check_model_archive", lambda path, info=None: None)
+    monkeypatch.setattr(models.run_checks, "check_model_archive", lambda path, info=None: None)
     refused(run, "could not be loaded safely")  # without that check, Keras' safe_mode still refuses it
     assert not marker.exists()
 
