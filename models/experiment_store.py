@@ -25,6 +25,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from data import ConfigError, LabError, RunError, atomic_write
+from data.strict_json import strict_loads
 from models.cells import CELLS
 from models.run_checks import check_model_archive
 from models.run_store import (
@@ -243,7 +244,7 @@ def read_experiment_info(experiment: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        info = json.loads(path.read_text())
+        info = strict_loads(path.read_text())
         if info.get("format") != EXPERIMENT_FORMAT or not isinstance(info.get("options"), dict):
             raise ValueError("not an experiment file")
         if not isinstance(info.get("files"), dict):
@@ -545,7 +546,18 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
     anything missing, damaged or tampered with is one RunError sentence."""
     path = Path(path)
     info = read_experiment_info(path)
-    for name, digest in (info or {"files": {}})["files"].items():
+    if info is None:
+        runs = sorted(path.glob("*/run.json"))
+        rebuild = f"python -m pipelines.train --config {runs[0]} --resume" if runs else "the command that trained it"
+        raise RunError(
+            f"{path} has no experiment.json, so its tables cannot be verified: rebuild them from its runs with "
+            f"`{rebuild}`, or retrain the experiment."
+        )
+    tables = [name for name in (COMPARISON, MERGED_PREDICTIONS) if (path / name).exists()]
+    unlisted = [name for name in tables if name not in info["files"]]
+    if unlisted:
+        raise RunError(f"{unlisted[0]} in {path} is not in its experiment.json (added since): retrain the experiment.")
+    for name, digest in info["files"].items():
         if (
             name not in (COMPARISON, MERGED_PREDICTIONS)
             or not (path / name).is_file()
@@ -561,9 +573,13 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
     except (OSError, ValueError) as exc:
         raise RunError(f"{path} has no readable comparison table ({exc}): retrain the experiment.") from exc
     for cell in comparison["model"].astype(str):
+        if cell not in CELLS:
+            continue  # a baseline row (a name that is no cell never becomes a path)
         run = run_path(path, cell)
+        if run.is_symlink():
+            raise RunError(f"{run} is a link to another folder: refusing {path}; retrain the experiment.")
         if not is_finished_run(run):
-            continue  # a baseline row, or a cell still training
+            continue  # a cell still training
         try:
             info = read_run_info(run)
             verify_files(run, info)

@@ -7,13 +7,13 @@ Keras' safe_mode is the second line of defence, at load time. Imports no Keras u
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from data import LabError, RunError
+from data.strict_json import strict_loads
 from models.cells import CELL_LAYER_CLASSES, CELL_TABLE
 from models.inference import check_fits, first_words
 
@@ -61,7 +61,7 @@ def check_model_archive(path: Path, info: dict | None = None) -> None:
             if members != MODEL_MEMBERS:
                 odd = sorted(members - MODEL_MEMBERS) or sorted(MODEL_MEMBERS - members)
                 raise ValueError(f"{odd[0]!r} {'in' if odd[0] in members else 'missing from'} the archive")
-            config = json.loads(archive.read("config.json"))
+            config = strict_loads(archive.read("config.json"))
             objects = set(_objects(config))
             _refuse_weight_bomb(archive)
     except Exception as exc:  # any failure to parse a file from elsewhere is the file's fault

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from data import RunError
+from data.strict_json import strict_loads
 from models.faults import fault_point
 from models.gradient_log import (
     EPOCH,
@@ -208,6 +209,8 @@ def read_run_info(run_dir: str | Path) -> dict:
     """run.json of a finished run, checked for its sections, without loading the model (for listings)."""
     run_dir = Path(run_dir)
     info_path = run_dir / INFO
+    if run_dir.is_symlink():
+        raise RunError(f"{run_dir} is a link to another folder: open the run folder itself, inside its experiment.")
     if not run_dir.is_dir():
         raise RunError(f"No run folder at {run_dir}: check the path (runs live under runs/<experiment>/<cell>/).")
     if info_path.is_symlink():
@@ -215,7 +218,7 @@ def read_run_info(run_dir: str | Path) -> dict:
     if not info_path.is_file():
         raise RunError(f"{run_dir} has no run.json, so it is not a finished run: retrain it or pick another folder.")
     try:
-        info = json.loads(info_path.read_text())
+        info = strict_loads(info_path.read_text())
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
         raise RunError(f"{info_path} is not valid JSON ({first_words(exc)}): the run is damaged; retrain it.") from exc
     saved_format = info.get("format") if isinstance(info, dict) else None

@@ -367,6 +367,19 @@ def edit_model_layer(run: Path, module: str, class_name: str) -> None:
     edit_model_config(run, lambda config: config["config"]["layers"][-1].update(module=module, class_name=class_name))
 
 
+def edit_experiment_json(experiment: Path, edit) -> None:
+    """Rewrite experiment.json's text (a forger need not write valid-looking JSON)."""
+    path = experiment / "experiment.json"
+    path.write_text(edit(path.read_text()))
+
+
+def cell_linked_out(experiment: Path, outside: Path) -> None:
+    """The lstm cell folder replaced by a link to a copy elsewhere."""
+    shutil.copytree(experiment / "lstm", outside / "lstm")
+    shutil.rmtree(experiment / "lstm")
+    (experiment / "lstm").symlink_to(outside / "lstm", target_is_directory=True)
+
+
 def swap_model(experiment: Path, source: str) -> None:
     shutil.copy(experiment / source / "model.keras", experiment / "lstm" / "model.keras")
     rehash(experiment / "lstm", "model.keras")
@@ -396,7 +409,24 @@ DASHBOARD_CASES = [
     (lambda e, s: edit_info(e / "lstm", lambda i: i.update(format="vanishing-gradient-lab/run-9")), "run-9"),
     (lambda e, s: (e / "lstm" / "run.json").write_text("{not json"), "not valid JSON"),
     (lambda e, s: (e / "experiment.json").write_text("[]"), "experiment.json"),
+    # the table check cannot be switched off: no experiment.json, an empty or a doubled "files"
+    (lambda e, s: (edit_comparison(e), (e / "experiment.json").unlink()), "has no experiment.json"),
+    (lambda e, s: (edit_comparison(e), edit_info_files(e, {})), "comparison.csv in"),
+    (
+        lambda e, s: (
+            edit_comparison(e),
+            edit_experiment_json(e, lambda t: t.replace('"files": {', '"files": {}, "files": {')),
+        ),
+        "damaged",
+    ),
+    (lambda e, s: cell_linked_out(e, s), "is a link to another folder"),
 ]
+
+
+def edit_info_files(experiment: Path, files: dict) -> None:
+    path = experiment / "experiment.json"
+    info = json.loads(path.read_text())
+    path.write_text(json.dumps({**info, "files": files}))
 
 
 @pytest.mark.parametrize("tamper, words", DASHBOARD_CASES)
@@ -467,3 +497,21 @@ def case_counts(path: Path) -> dict[str, int]:
                 assert isinstance(values, (ast.List, ast.Tuple)), f"{path.name}::{node.name}: parametrize list"
                 counts[node.name] *= len(values.elts)
     return counts
+
+
+@pytest.mark.parametrize("name", ["../x/lstm", "/ABS/x/lstm"])
+def test_a_table_naming_a_folder_elsewhere_is_never_read_from_there(runs, tmp_path, name):
+    """Even with its checksums made consistent, a comparison row is a run only if it names a cell;
+    any other name stays a row of text, never a path that is read."""
+    from models.experiment_store import load_experiment, read_experiment_info, write_experiment_info
+
+    experiment = tmp_path / "runs" / "adding-T10"
+    shutil.copytree(runs["adding"].path, experiment)
+    name = name.replace("/ABS", str(tmp_path))
+    shutil.copytree(experiment / "lstm", experiment / name)  # a genuine run where the name leads
+    table = experiment / "comparison.csv"
+    table.write_text(table.read_text().replace("\nlstm,", f"\n{name},"))
+    write_experiment_info(experiment, read_experiment_info(experiment)["options"])  # a consistent forgery
+    loaded = load_experiment(experiment, with_gradients=True)
+    assert name in set(loaded.comparison["model"])  # shown as the forger wrote it...
+    assert set(loaded.runs) == set(loaded.gradients) == {"simple_rnn", "gru"}  # ...but never read as a run

@@ -65,6 +65,11 @@ def test_a_genuine_run_loads(run):
     assert load_run(run).gradients["horizon/lstm_1"].shape == (2,)
 
 
+def test_a_link_to_a_run_folder_is_refused_even_without_a_root(run, tmp_path):
+    (tmp_path / "linked").symlink_to(run, target_is_directory=True)
+    refused(tmp_path / "linked", "is a link to another folder")
+
+
 def test_a_lambda_layer_is_refused_and_never_runs(tmp_path, monkeypatch):
     import models.run_checks
 
