@@ -548,7 +548,11 @@ def load_experiment(path: str | Path, *, with_gradients: bool = False) -> Experi
     info = read_experiment_info(path)
     if info is None:
         runs = sorted(path.glob("*/run.json"))
-        rebuild = f"python -m pipelines.train --config {runs[0]} --resume" if runs else "the command that trained it"
+        rebuild = (
+            f"python -m pipelines.train --config {runs[0]} --out {path.parent} --name {path.name} --resume"
+            if runs
+            else "the command that trained it"
+        )
         raise RunError(
             f"{path} has no experiment.json, so its tables cannot be verified: rebuild them from its runs with "
             f"`{rebuild}`, or retrain the experiment."
