@@ -4,6 +4,8 @@ each, and the table settings that use them. A cell is the same colour on every c
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -110,6 +112,15 @@ def line_style(name: str, index: int = 0) -> dict:
     if is_baseline(name):
         style["dash"] = BASELINE_DASH
     return style
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def plain(text) -> str:
+    """Text from a run (which anyone may have written) made inert in Markdown: every character that
+    Markdown, Streamlit's shortcodes or LaTeX would read is escaped, so it shows as written."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def label(column: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gradient_charts as charts
+from dashboard.look import plain
 from data import LabError
 from models.gradient_log import h_grad_key, logged_layers, read_uploaded_log
 
@@ -36,7 +37,9 @@ def render() -> None:
         return
     layers = logged_layers(log)
     steps = log[h_grad_key(layers[0])].shape[1]
-    st.markdown(f"**{upload.name}**: {len(log['step'])} records, {steps} time steps, layers {', '.join(layers)}.")
+    st.markdown(
+        f"**{plain(upload.name)}**: {len(log['step'])} records, {steps} time steps, layers {plain(', '.join(layers))}."
+    )
     logs = {layer: log for layer in layers}  # one panel per layer of the file
     layer_of = lambda layer: layer  # noqa: E731 - each panel is its own layer
     st.plotly_chart(charts.heatmaps(logs, layer_of))

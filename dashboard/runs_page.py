@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.experiments import experiment, groups, runs_root
+from dashboard.look import plain
 from data import LabError
 from models.experiment_store import delete_experiment, experiment_archive, run_path
 from models.run_store import model_summary
@@ -41,7 +42,7 @@ def render() -> None:
 
 def runs_of(shown) -> None:
     for cell, info in shown.runs.items():
-        with st.expander(f"{cell}: {info.get('created', '')}", expanded=len(shown.runs) == 1):
+        with st.expander(f"{cell}: {plain(info.get('created', ''))}", expanded=len(shown.runs) == 1):
             left, right = st.columns(2)
             with left:
                 st.markdown("**Metrics** (held-back test split)")
@@ -51,7 +52,8 @@ def runs_of(shown) -> None:
                     pd.DataFrame(info.get("versions", {}).items(), columns=["library", "version"]), hide_index=True
                 )
             with right:
-                st.markdown(f"**Model** ({info.get('model', {}).get('trainable_params', '?')} trainable parameters)")
+                params = plain(info.get("model", {}).get("trainable_params", "?"))
+                st.markdown(f"**Model** ({params} trainable parameters)")
                 try:
                     st.dataframe(model_summary(run_path(shown.path, cell)), hide_index=True)
                 except LabError as error:

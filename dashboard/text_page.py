@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.experiments import choose_experiment, fingerprint, histories_or_error, runs_root
 from dashboard.look import colour, figure_layout, line_style
-from data import LabError, load_corpus
+from data import BUNDLED_CORPORA, LabError, load_corpus
 from models.experiment_store import run_path
 from pipelines.evaluate import bits_from_nats
 
@@ -52,11 +52,9 @@ def run_of(found, cell: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def passage(corpus: str, max_chars: int | None) -> str:
-    """A passage from the end of the text the run was trained on (its held-back part)."""
-    text = load_corpus(corpus).text
-    text = text[:max_chars] if max_chars else text
-    return text[-PASSAGE_CHARS:]
+def passage(corpus: str) -> str:
+    """A passage from the end of a bundled corpus (the held-back part of a run trained on all of it)."""
+    return load_corpus(corpus).text[-PASSAGE_CHARS:]
 
 
 def coloured_text(characters: str, strengths: np.ndarray, cell: str) -> str:
@@ -120,12 +118,17 @@ def generation(found, cells: list[str]) -> None:
 
 def connectivity_view(found, cells: list[str]) -> None:
     st.subheader("Connectivity: how far back each cell looks")
-    config = found.runs[cells[0]]["config"]
-    try:
-        text = passage(config.get("corpus", "shakespeare"), config.get("max_chars"))
-    except LabError as error:
-        st.error(str(error))
-        return
+    corpus = str(found.runs[cells[0]]["config"].get("corpus", "shakespeare"))
+    if corpus in BUNDLED_CORPORA:
+        text = passage(corpus)
+    else:  # a run handed over may name any file: the page never reads a path the run chooses
+        st.caption(
+            "This run was trained on a text file of its own, which the dashboard does not read from a path the "
+            "run names: paste a passage of at least 3 characters to look at."
+        )
+        text = st.text_area("Passage", key="connectivity-passage")
+        if len(text) < 3:
+            return
     position = st.slider("Predict the character after position", 1, len(text) - 2, len(text) - 2)
     st.markdown(f"Predicting `{text[position + 1]!r}` after `…{text[max(0, position - 30) : position + 1]!r}`")
     if not st.toggle("Compute (loads the models)", value=False, key="connectivity-on"):
