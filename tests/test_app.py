@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 TIMEOUT = 120
+WAIT = 300  # s: the ceiling on waiting for a child process's line or exit; polls stay short
 
 
 def page(name: str):
@@ -35,6 +36,15 @@ def trace_names(spec: str) -> list[str]:
     import json
 
     return [trace.get("name") for trace in json.loads(spec)["data"]]
+
+
+def plotted(values) -> list:
+    """A trace's x or y as a list: plotly writes numeric arrays as base64 typed arrays ({dtype, bdata})."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
 
 def test_overview_tells_the_story_from_the_sweep(at_runs):
@@ -67,7 +77,7 @@ def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, 
 
     def fake_start(name, module, arguments, about=None):
         started.append((module, arguments))
-        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # killed below
         job = background.Job(name, [module], process)
         background._jobs()[name] = job
         return job
@@ -246,10 +256,21 @@ def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
 
 
 def test_lab_draws_saved_sweeps(at_runs):
+    import json
+
+    from dashboard.experiments import SHOWCASE
+    from models.experiment_store import load_sweep
+
     app = page("lab").run()
-    specs = [s for s in chart_specs(app)]
+    assert not app.exception and not app.error
+    assert app.selectbox[-1].value == SHOWCASE
+    specs = chart_specs(app)
     assert len(specs) == 2 and trace_names(specs[0]) == ["simple_rnn", "lstm", "gru"]
     assert "gradient horizon" in specs[1]
+    _, summary = load_sweep(at_runs / SHOWCASE)
+    for trace in json.loads(specs[1])["data"]:  # each cell's horizon at each length is the sweep's own
+        rows = summary[summary["cell"] == trace["name"]]
+        assert plotted(trace["x"]) == list(rows["length"]) and plotted(trace["y"]) == list(rows["horizon_mean"])
 
 
 def test_every_page_renders_with_no_runs(tmp_path, monkeypatch):
@@ -297,7 +318,7 @@ def test_dashboard_pages_import_no_tensorflow():
         "from dashboard import runs_page, own_log, background, experiments\n"
         "print([m for m in ('tensorflow', 'keras') if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT)
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -371,14 +392,14 @@ def test_deleting_needs_a_confirmation_and_removes_that_experiment_only(at_runs,
 
 
 def test_deleting_is_refused_for_a_folder_that_is_not_an_experiment(tmp_path):
-    from data import RunError
+    from data import ConfigError, RunError
     from models.experiment_store import delete_experiment
 
     (tmp_path / "runs" / "notes").mkdir(parents=True)
     (tmp_path / "runs" / "notes" / "a.txt").write_text("x")
     with pytest.raises(RunError, match="not an experiment"):
         delete_experiment(tmp_path / "runs", "notes")
-    with pytest.raises(Exception, match="plain folder name"):
+    with pytest.raises(ConfigError, match=r"'\.\./runs' is not a plain folder name"):
         delete_experiment(tmp_path / "runs", "../runs")
     assert (tmp_path / "runs" / "notes" / "a.txt").read_text() == "x"
 
@@ -427,18 +448,29 @@ def test_a_cancelled_job_is_reported_as_cancelled_with_the_commands_last_words()
     code = (
         "import signal, sys, time\n"
         "signal.signal(signal.SIGTERM, lambda *a: (print('stopped after epoch 2', file=sys.stderr), sys.exit(130)))\n"
-        "print('training', file=sys.stderr, flush=True)\ntime.sleep(60)\n"
+        "print('training', file=sys.stderr, flush=True)\ntime.sleep(600)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     job = background.Job("test-job", ["python"], process)
-    threading.Thread(target=background._collect, args=(job,), daemon=True).start()
-    deadline = time.monotonic() + 20
-    while not job.errors and time.monotonic() < deadline:  # the handler is installed once it speaks
-        time.sleep(0.05)
-    assert job.status == "running"
-    job.cancel()
-    process.wait(timeout=20)
-    time.sleep(0.2)  # the reader thread takes the last line
+    reader = threading.Thread(target=background._collect, args=(job,), daemon=True)
+    reader.start()
+
+    def wait_until(condition, what: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while not condition():
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"{what} within {WAIT} s; stderr so far: {list(job.errors)}")
+            time.sleep(0.05)
+
+    try:
+        wait_until(lambda: job.errors, "the command never said it was training")  # its handler is installed
+        assert job.status == "running"
+        job.cancel()
+        process.wait(timeout=WAIT)
+        wait_until(lambda: not reader.is_alive(), "the reader thread never reached the end of stderr")
+    finally:
+        process.kill()
     assert job.status == "cancelled" and job.reason() == "stopped after epoch 2"
 
 
