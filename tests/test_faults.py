@@ -3,7 +3,7 @@ inside a run's save window, and a second writer while the first holds the experi
 half-written ever looks finished, earlier runs stay intact, and --resume then finishes with exactly
 the metrics and gradient log of an uninterrupted run with the same seed.
 
-The training process stops at a named point (models/pause.py) so each fault lands where it must.
+The training process stops at a named point (models/faults.py) so each fault lands where it must.
 """
 
 import os
@@ -27,10 +27,18 @@ from pipelines.tasks.adding import AddingConfig
 CONFIG = dict(length=10, samples=300, cells=["lstm"], **{**TINY, "epochs": 3})
 ARGS = ["--task", "adding", "--length", "10", "--samples", "300", "--cells", "lstm", "--epochs", "3", "--units", "4"]
 ARGS += ["--batch-size", "32", "--log-every", "5", "--probe-size", "8", "--quiet"]
+WAIT = 300  # s: the ceiling on any wait for the training process; the polls themselves are short
 
 
 def tree_digest(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def default_sigint() -> None:
+    """In the child before exec: Ctrl-C's default disposition. A suite started in the background by a
+    script (`make test &`) inherits SIGINT ignored, and an ignored signal stays ignored across exec, so
+    the training would never see the SIGINT these tests send (subprocess's restore_signals omits it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_paused(out: Path, point: str, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
@@ -43,14 +51,24 @@ def start_paused(out: Path, point: str, tmp_path: Path) -> tuple[subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
-    deadline = time.monotonic() + 120
-    while not flag.exists():
+    deadline = time.monotonic() + WAIT
+    while not flag.exists():  # the training writes the flag when it reaches the point
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the training never reached {point!r}: {process.communicate()[1]}")
+            pytest.fail(f"the training never reached {point!r} in {WAIT} s: {process.communicate()[1]}")
         time.sleep(0.1)
     return process, flag
+
+
+def stopped(process: subprocess.Popen) -> str:
+    """Wait for the signalled training to exit and return its stderr; a clear failure if it never does."""
+    try:
+        return process.communicate(timeout=WAIT)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"the training did not exit within {WAIT} s of the signal: {process.communicate()[1]}")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +93,7 @@ def test_sigint_mid_epoch_says_resume_and_resume_repeats_the_uninterrupted_run(t
     out = tmp_path / "runs"
     process, _ = start_paused(out, "epoch 1 batch 3", tmp_path)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    err = stopped(process)
     assert process.returncode == 130
     assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
     assert not (out / "adding-T10" / "lstm").exists()  # nothing looks finished
@@ -86,7 +104,7 @@ def test_sigint_mid_epoch_says_resume_and_resume_repeats_the_uninterrupted_run(t
 def test_sigterm_stops_tidily_with_the_same_advice(tmp_path):
     process, _ = start_paused(tmp_path / "runs", "epoch 0 batch 2", tmp_path)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    err = stopped(process)
     assert process.returncode == 130 and "rerun with --resume" in err and "Traceback" not in err
 
 
@@ -94,7 +112,7 @@ def test_sigkill_mid_epoch_then_resume_repeats_the_uninterrupted_run(tmp_path, u
     out = tmp_path / "runs"
     process, _ = start_paused(out, "epoch 2 batch 1", tmp_path)
     process.kill()
-    process.wait(timeout=30)
+    process.wait(timeout=WAIT)
     assert (out / "adding-T10" / ".lock").exists()  # a killed process cannot clean up...
     assert list_experiments(out) == []  # ...but nothing it left is listed as an experiment
     assert_same_as_uninterrupted(out, uninterrupted)  # ...and its stale lock is taken over
@@ -119,7 +137,7 @@ def test_sigkill_in_the_save_window_with_a_second_writer_and_a_reader(tmp_path, 
         assert dashboard_renders(out, capsys)  # the dashboard reads on while the save is under way
     finally:
         process.kill()
-        process.wait(timeout=30)
+        process.wait(timeout=WAIT)
     assert not (out / "adding-T10" / "lstm").exists()
     with pytest.raises(RunError, match="no run.json|No run folder"):
         load_run(out / "adding-T10" / "lstm")
@@ -139,7 +157,7 @@ def dashboard_renders(root: Path, capsys) -> bool:
     previous = os.environ.get("VGL_RUNS_DIR")
     os.environ["VGL_RUNS_DIR"] = str(root)
     try:
-        app = AppTest.from_function(page, default_timeout=60).run()
+        app = AppTest.from_function(page, default_timeout=WAIT).run()
     finally:
         os.environ.pop("VGL_RUNS_DIR") if previous is None else os.environ.__setitem__("VGL_RUNS_DIR", previous)
     charts = [str(chart.proto.spec) for chart in app.get("plotly_chart")]
@@ -150,7 +168,7 @@ def test_sigint_in_the_save_window_leaves_no_run_and_resume_finishes(tmp_path, u
     out = tmp_path / "runs"
     process, _ = start_paused(out, "save", tmp_path)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    err = stopped(process)
     assert process.returncode == 130 and "--resume" in err and "Traceback" not in err
     assert not (out / "adding-T10" / "lstm").exists()  # the half-saved folder was removed on the way out
     assert not [p for p in (out / "adding-T10").iterdir() if p.name.startswith(".lstm")]
