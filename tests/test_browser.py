@@ -18,7 +18,10 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "browser-screenshots"
-LOAD = 90_000  # ms: the first page of a fresh server imports pandas, plotly and the store
+# Ceilings only, generous for a loaded machine: every wait below ends as soon as its event happens.
+LOAD = 180_000  # ms: the first page of a fresh server imports pandas, plotly and the store
+TRAIN = 600_000  # ms: the lab's tiny experiment, trained in a background process
+SERVER = 300  # s: until the server accepts connections
 
 # address -> (text that shows the page rendered, CSS of its key chart or element)
 PAGES = {
@@ -42,24 +45,35 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(dashboard_runs):
+def server(dashboard_runs, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: run `make test-browser`.")
     port = free_port()
     env = {**os.environ, "VGL_RUNS_DIR": str(dashboard_runs)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVER
+        while not accepts_connections(port):  # the event: the server listens
+            if process.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with status {process.returncode}" if process.poll() is not None else "never listened"
+                pytest.fail(f"the Streamlit server {state} (ceiling {SERVER} s): {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=SERVER)
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +93,16 @@ def open_page(browser, url: str):
     return page
 
 
+def settled(page) -> None:
+    """Wait until the page's script has run to its end and every chart it sent is drawn."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=LOAD)
+    page.wait_for_function(DRAWN, timeout=LOAD)
+
+
+DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    .every(chart => chart.querySelector(".main-svg"))"""
+
+
 def no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("text=Traceback").count() == 0
@@ -91,7 +115,7 @@ def test_every_page_opens_by_its_address(server, browser, address):
     page = open_page(browser, f"{server}/{address}")
     page.wait_for_selector(f"text={text}", timeout=LOAD)
     page.wait_for_selector(chart, timeout=LOAD)
-    page.wait_for_timeout(1500)  # let the remaining charts draw before the picture
+    settled(page)  # the remaining charts drawn, any late error shown, before the checks and the picture
     no_exception(page)
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     SHOTS.mkdir(exist_ok=True)
@@ -112,10 +136,10 @@ def test_choosing_an_experiment_writes_it_into_the_address(server, browser):
     page.wait_for_selector("text=How far back the gradient reaches", timeout=LOAD)
     page.locator("[data-testid='stSelectbox']").first.click()
     page.get_by_role("option", name="text-shakespeare").click()
-    page.wait_for_url("**experiment=text-shakespeare**", timeout=30_000)
+    page.wait_for_url("**experiment=text-shakespeare**", timeout=LOAD)
     page.reload()
     page.wait_for_selector("text=How far back the gradient reaches", timeout=LOAD)
-    page.wait_for_selector("text=next character, in bits per character", timeout=30_000)  # the text task's caption
+    page.wait_for_selector("text=next character, in bits per character", timeout=LOAD)  # the text task's caption
     no_exception(page)
     page.close()
 
@@ -128,8 +152,8 @@ def test_a_lab_experiment_runs_to_completion(server, browser, dashboard_runs):
         field.fill(value)
         field.press("Tab")
     page.get_by_role("button", name="Train").click()
-    page.wait_for_selector("text=is saved", timeout=240_000)
-    page.wait_for_selector(".js-plotly-plot .heatmaplayer", timeout=30_000)
+    page.wait_for_selector("text=is saved", timeout=TRAIN)
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer", timeout=LOAD)
     no_exception(page)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "lab-finished.png"), full_page=True)
