@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.experiments import choose_experiment, runs_root
-from dashboard.look import figure_layout, line_style, show_table
+from dashboard.look import figure_layout, line_style, reference_line, show_table
 from data import LabError
 from data.prices import parse_price_csv
 from pipelines.evaluate import beats_naive, forecast_metrics, lag_correlations
@@ -49,8 +49,8 @@ def lag_chart(predictions: pd.DataFrame) -> go.Figure:
                 x=list(found), y=list(found.values()), name=name, mode="lines+markers", line=line_style(name, index)
             )
         )
-    figure.add_vline(x=0, line_dash="dot", annotation_text="anticipates")
-    figure.add_vline(x=1, line_dash="dot", annotation_text="echoes yesterday", annotation_position="bottom right")
+    reference_line(figure, 0, "anticipates", axis="x")
+    reference_line(figure, 1, "echoes yesterday", axis="x", below=True)
     return figure_layout(
         figure,
         320,
@@ -85,7 +85,7 @@ def folds_chart(comparison: pd.DataFrame) -> go.Figure:
             marker_color=[line_style(m, i)["color"] for i, m in enumerate(rows["model"])],
         )
     )
-    figure.add_hline(y=1, line_dash="dot", annotation_text="naive")
+    reference_line(figure, 1, "naive")
     return figure_layout(figure, 300, yaxis_title="walk-forward MASE (mean ± spread over folds)")
 
 

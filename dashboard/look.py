@@ -4,6 +4,7 @@ each, and the table settings that use them. A cell is the same colour on every c
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
@@ -159,6 +160,36 @@ def show_table(table: pd.DataFrame, task: str | None = None, **kwargs) -> None:
     yes/no instead of checkboxes."""
     table = readable(table)
     st.dataframe(table, hide_index=True, column_config=column_config(table, task), **kwargs)
+
+
+REFERENCE_COLOUR = "#888888"  # mid grey: a reference line reads on Streamlit's light and dark backgrounds alike
+
+
+def reference_line(
+    figure, value: float, text: str, *, axis: str = "y", dash: str = "dot", log: bool = False, below: bool = False
+):
+    """A horizontal (axis "y") or vertical ("x") reference line in mid grey, its label placed in data
+    coordinates: on a log axis Plotly reads an annotation's position as log10, so the label sits by its
+    line (Plotly's own line label lands at the raw value there, far from the line)."""
+    at = math.log10(value) if log else value
+    label = dict(text=text, showarrow=False, font_color=REFERENCE_COLOUR)
+    if axis == "y":
+        figure.add_hline(y=value, line_dash=dash, line_color=REFERENCE_COLOUR)
+        figure.add_annotation(
+            xref="paper", x=1, xanchor="right", yref="y", y=at, yanchor="top" if below else "bottom", **label
+        )
+    else:
+        figure.add_vline(x=value, line_dash=dash, line_color=REFERENCE_COLOUR)
+        figure.add_annotation(
+            yref="paper",
+            y=1 if not below else 0,
+            yanchor="bottom" if not below else "top",
+            xref="x",
+            x=at,
+            xanchor="left",
+            **label,
+        )
+    return figure
 
 
 def figure_layout(figure, height: int = 380, **kwargs):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.look import figure_layout
+from dashboard.look import figure_layout, reference_line
 
 HOLDER, MIRROR, OTHER = "#d62728", "#ff7f0e", "#7f7f7f"
 
@@ -57,7 +57,7 @@ def holder_forget_gates(evidence: dict) -> go.Figure:
         )
     if evidence["other_forget"]:
         figure.add_trace(go.Scatter(y=evidence["other_forget"], name="the other units (mean)", line=dict(color=OTHER)))
-    figure.add_vline(x=evidence["held_at"], line_dash="dot", line_color=OTHER, annotation_text="value read here")
+    reference_line(figure, evidence["held_at"], "value read here", axis="x")
     return figure_layout(
         figure,
         320,

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import background
 from dashboard.experiments import SHOWCASE, experiment, has_sweep, runs_root, sweep_tables
 from dashboard.gradient_charts import heatmaps
-from dashboard.look import figure_layout, line_style
+from dashboard.look import figure_layout, line_style, reference_line
 from data import ADDING_BASELINE_MSE, LabError
 from models.cells import title
 from models.experiment_store import experiment_path, list_experiments, training_progress, value_trial_name
@@ -36,8 +36,8 @@ def length_chart(summary: pd.DataFrame) -> go.Figure:
                 marker_size=10,
             )
         )
-    figure.add_hline(y=ADDING_BASELINE_MSE, line_dash="dot", annotation_text="learned nothing (predict the mean)")
-    figure.add_hline(y=SOLVED_MSE, line_dash="dash", annotation_text="solved", annotation_position="bottom right")
+    reference_line(figure, ADDING_BASELINE_MSE, "learned nothing (predict the mean)", log=True)
+    reference_line(figure, SOLVED_MSE, "solved", dash="dash", log=True, below=True)
     return figure_layout(
         figure,
         400,

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.experiments import runs_root, sweep_tables, sweeps
-from dashboard.look import colour, figure_layout, show_table
+from dashboard.look import colour, figure_layout, reference_line, show_table
 from data import LabError
 from pipelines.remedies import FOLDER, REMEDIES
 from pipelines.tasks import get_task
@@ -37,7 +37,7 @@ def metric_chart(summary, headline: str, baseline: float, baseline_name: str) ->
             name=headline,
         )
     )
-    figure.add_hline(y=baseline, line_dash="dot", annotation_text=f"baseline: {baseline_name}")
+    reference_line(figure, baseline, f"baseline: {baseline_name}", log=True)
     return figure_layout(figure, 380, yaxis_title=headline.replace("_", " "), yaxis_type="log", showlegend=False)
 
 
@@ -54,7 +54,7 @@ def horizon_chart(summary, steps: int) -> go.Figure:
                 marker_opacity=opacity,
             )
         )
-    figure.add_hline(y=steps - 1, line_dash="dot", annotation_text=f"the whole sequence ({steps - 1} steps back)")
+    reference_line(figure, steps - 1, f"the whole sequence ({steps - 1} steps back)")
     # no legend: its swatch would show one cell's colour; the caption says pale is first, solid is last
     return figure_layout(figure, 380, barmode="group", yaxis_title="gradient horizon (steps back)", showlegend=False)
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.experiments import choose_experiment, fingerprint, histories_or_error, runs_root
-from dashboard.look import colour, figure_layout, line_style
+from dashboard.look import colour, figure_layout, line_style, reference_line
 from data import BUNDLED_CORPORA, LabError, load_corpus
 from models.experiment_store import run_path
 from pipelines.evaluate import bits_from_nats
@@ -35,7 +35,7 @@ def bpc_chart(curves: dict, unigram: float | None) -> go.Figure:
                 )
             )
     if unigram is not None:
-        figure.add_hline(y=unigram, line_dash="dot", annotation_text="unigram (letter frequencies only)")
+        reference_line(figure, unigram, "unigram (letter frequencies only)")
     return figure_layout(figure, 360, xaxis_title="epoch", yaxis_title="bits per character", xaxis=dict(dtick=1))
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard.experiments import choose_experiment, histories_or_error, runs_root, task_of
 from dashboard.gradient_charts import global_norms
-from dashboard.look import figure_layout, line_style
+from dashboard.look import figure_layout, line_style, reference_line
 from pipelines.tasks import TASKS
 
 
@@ -25,7 +25,7 @@ def loss_chart(curves: dict, level: tuple[str, float] | None) -> go.Figure:
                 go.Scatter(x=epochs, y=history["val_loss"], name=f"{cell} validation", line={**style, "dash": "dash"})
             )
     if level is not None:
-        figure.add_hline(y=level[1], line_dash="dot", annotation_text=f"{level[0]} (baseline)")
+        reference_line(figure, level[1], f"{level[0]} (baseline)")
     return figure_layout(figure, 380, xaxis_title="epoch", yaxis_title="loss", xaxis=dict(dtick=1))
 
 
