@@ -342,14 +342,21 @@ def test_keras_objects_no_model_of_this_lab_holds_are_refused(run, change, words
 
 def test_every_model_the_builder_makes_passes_the_archive_check(tmp_path):
     """The list of objects a model may hold covers what models/builder.py builds, for every cell."""
+    from models.builder import count_params
+    from models.reservoir import build_reservoir_model
+
     models = {
         "simple_rnn": build_model("simple_rnn", (STEPS, 2), units=4, layers=2, dropout=0.1, clipnorm=1.0),
         "lstm": build_model("lstm", (STEPS,), units=4, n_classes=5, vocab_size=5, embedding_dim=3),
         "gru": build_model("gru", (STEPS, 3), units=4, n_classes=3, per_step=True),
+        "esn": build_reservoir_model((STEPS,), units=4, n_classes=5, vocab_size=5, embedding_dim=3),
     }
+    models["simple_rnn"].fit(np.zeros((4, STEPS, 2)), np.zeros((4, 1)), verbose=0)  # Adam's slots saved too
     for cell, model in models.items():
         model.save(tmp_path / f"{cell}.keras")
-        check_model_archive(tmp_path / f"{cell}.keras", {"config": {"cell": cell}})
+        shape = list(model.inputs[0].shape[1:])
+        described = {"config": {"cell": cell}, "model": {"trainable_params": count_params(model), "input_shape": shape}}
+        check_model_archive(tmp_path / f"{cell}.keras", described)
 
 
 def test_an_archive_with_files_model_save_never_writes_is_refused(run):
@@ -437,3 +444,118 @@ def test_keras_reasons_are_cut_at_a_word():
     reason = first_words(ValueError("word " * 100 + "\nsecond line"))
     assert reason.endswith("word…") and len(reason) <= 161 and "second" not in reason
     assert first_words(ValueError("\x1b[1mDimensions must be equal\x1b[0m\n\nmore")) == "Dimensions must be equal"
+
+
+@pytest.fixture
+def keras_builds(monkeypatch) -> list:
+    """Every model Keras is asked to build: a refusal from the archive alone leaves it empty."""
+    calls = []
+    monkeypatch.setattr(keras.saving, "load_model", lambda *args, **kwargs: calls.append(args))
+    return calls
+
+
+def rewrite_archive(run: Path, compression=zipfile.ZIP_STORED, **replaced: bytes) -> None:
+    """model.keras with members replaced (config_json=..., weights=...) and packed with `compression`."""
+    path = run / "model.keras"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members.update({{"config_json": "config.json", "weights": "model.weights.h5"}[k]: v for k, v in replaced.items()})
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    rehash(run, "model.keras")
+
+
+def weights_with_first(run: Path, array: np.ndarray) -> bytes:
+    """model.weights.h5 of the run with its first weight replaced by `array`, really stored."""
+    with zipfile.ZipFile(run / "model.keras") as archive:
+        old_bytes = archive.read("model.weights.h5")
+    forged = io.BytesIO()
+    with h5py.File(io.BytesIO(old_bytes), "r") as old, h5py.File(forged, "w") as new:
+        names = []
+        old.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        new.create_dataset(names[0], data=array)
+        for name in names[1:]:
+            new.create_dataset(name, data=old[name][()])
+    return forged.getvalue()
+
+
+EIGHT_MIB = np.zeros(2**21, "float32")  # stored in full; a 4-unit model and its optimizer need a few KB
+
+
+@pytest.mark.parametrize(
+    "forge, words",
+    [
+        # 8 MiB of zeros deflated to 8 KB: the 1 GiB of the probe is the same file with more zeros
+        (
+            lambda run: rewrite_archive(run, zipfile.ZIP_DEFLATED, weights=weights_with_first(run, EIGHT_MIB)),
+            "is compressed, which Keras never does",
+        ),
+        # stored as Keras stores it, so the file is as large as what it holds: still more than the config needs
+        (
+            lambda run: rewrite_archive(run, weights=weights_with_first(run, EIGHT_MIB)),
+            "its weights file is 8.0 MiB, more than 117 parameters need",
+        ),
+        # a kernel of another shape, the file small: the layers hold other numbers than the config gives
+        (
+            lambda run: rewrite_archive(run, weights=weights_with_first(run, np.zeros((200, 16), "float32"))),
+            "its layers' weights hold 3,313 numbers where its config gives 117",
+        ),
+    ],
+)
+def test_weights_larger_than_the_config_gives_are_refused_before_keras_builds_anything(run, keras_builds, forge, words):
+    forge(run)
+    refused(run, "model.keras is refused", words)
+    assert keras_builds == []
+
+
+def grow_units(config, units=4000, rebuilt=False):
+    """The recurrent layer of `config` made `units` wide; `rebuilt`: the head's build shape to match."""
+    layers = config["config"]["layers"]
+    layers[1]["config"]["units"] = units
+    if rebuilt:
+        layers[2]["build_config"]["input_shape"] = [None, units]
+
+
+def forged_count(run: Path, params: int) -> None:
+    edit_info(run, lambda info: info["model"].__setitem__("trainable_params", params))
+
+
+@pytest.mark.parametrize(
+    "forge, words",
+    [
+        # the probe's edit: 2.2 GB and minutes of Keras building a 4000-unit LSTM before the head refused it
+        (
+            lambda run: edit_model_config(run, grow_units),
+            "builds its Dense layer for [None, 4] though it gets [None, 4000]",
+        ),
+        (
+            lambda run: edit_model_config(run, lambda c: grow_units(c, 6, rebuilt=True)),
+            "does not match run.json (its config gives 223 parameters, run.json 117)",
+        ),
+        # run.json forged to agree: more than any model this lab loads
+        (
+            lambda run: (edit_model_config(run, lambda c: grow_units(c, rebuilt=True)), forged_count(run, 64052001)),
+            "asks for 64,052,001 parameters, more than the 4,194,304 this lab loads",
+        ),
+        # within the bound and agreeing with run.json, but its weights are a 4-unit model's
+        (
+            lambda run: (edit_model_config(run, lambda c: grow_units(c, 6, rebuilt=True)), forged_count(run, 223)),
+            "its layers' weights hold 117 numbers where its config gives 223",
+        ),
+        (lambda run: edit_model_config(run, lambda c: grow_units(c, 0)), "gives 0 as a number of units"),
+        (lambda run: edit_model_config(run, lambda c: grow_units(c, True)), "gives True as a number of units"),
+        (
+            lambda run: edit_model_config(
+                run, lambda c: c["config"]["layers"][0]["config"].__setitem__("batch_shape", [None, 10, 2, 10**9])
+            ),
+            "reads inputs of shape",
+        ),
+    ],
+)
+def test_a_config_larger_than_its_weights_or_run_json_is_refused_before_keras_builds_anything(
+    run, keras_builds, forge, words
+):
+    forge(run)
+    refused(run, "model.keras", words)
+    assert keras_builds == []
