@@ -87,9 +87,11 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
         return None
     names = [group.name for group in found]
     default = names.index(SHOWCASE) if SHOWCASE in names else 0
-    labels = {group.name: group.label() for group in found}
-    name = st.selectbox("Experiment", names, index=default, format_func=labels.get, key=key, bind="query-params")
+    # the options are folder names, not labels: the address keeps a name that adding a trial never changes
+    name = st.selectbox("Experiment", names, index=default, key=key, bind="query-params")
     group = found[names.index(name)]
+    if group.is_sweep:
+        st.caption(group.label())
     trial = group.trials[0]
     if group.is_sweep:
         labels = group.trial_labels()

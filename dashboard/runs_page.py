@@ -25,9 +25,10 @@ def render() -> None:
         return
     st.caption(f"{len(found)} experiments in {root.resolve()}, sweeps counted once.")
     names = [group.name for group in found]
-    labels = {group.name: group.label() for group in found}
-    name = st.selectbox("Experiment", names, format_func=labels.get, key="experiment", bind="query-params")
+    name = st.selectbox("Experiment", names, key="experiment", bind="query-params")  # by folder name: stable links
     group = found[names.index(name)]
+    if group.is_sweep:
+        st.caption(group.label())
     trial = group.trials[0]
     if group.is_sweep:
         trial = group.trial(st.selectbox("Trial", group.trial_labels(), key="experiment-trial", bind="query-params"))

@@ -196,9 +196,19 @@ def test_experiment_selection_lives_in_the_url(at_runs):
 def test_sweeps_are_one_entry_with_their_trials(at_runs):
     app = page("gradient_flow").run()
     options = app.selectbox[0].options
-    assert "adding-by-length (sweep, 2 trials)" in options
+    assert "adding-by-length" in options  # by folder name, so its address survives added trials
     assert not any("length-6" in o for o in options)
     assert app.selectbox[1].options == ["length-6-seed0", "length-10-seed0"]
+    assert any(c.value == "adding-by-length (sweep, 2 trials)" for c in app.caption)
+
+
+def test_a_sweep_addressed_by_its_folder_name_opens_it_and_its_trial(at_runs):
+    at = page("gradient_flow")
+    at.query_params["experiment"] = "remedies-adding-T100"  # not the default one
+    at.query_params["experiment-trial"] = "esn-seed0"
+    app = at.run()
+    assert not app.exception
+    assert app.selectbox[0].value == "remedies-adding-T100" and app.selectbox[1].value == "esn-seed0"
 
 
 def test_text_page_shows_bpc_generates_and_colours_connectivity(at_runs):
