@@ -12,6 +12,11 @@ one, never the other way) labels. Each trial writes its runs into the experiment
 from __future__ import annotations
 
 import os
+import re
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +27,18 @@ from pipelines.cli import import_tensorflow_quietly
 from pipelines.tasks.config import TrainConfig
 
 PASSED_ENV = ("VGL_",)  # the project's own settings (and test hooks) reach every worker
+# A cluster's head answers a TCP connection at once: nothing answering within this is not a cluster.
+REACH_SECONDS = 5
+# Ray's own attempts to join a cluster, bounded: by default 20 attempts of 41 s each (a 5 s connection,
+# 5 s for its event channel, 30 s waiting for the cluster's ID), 14 minutes before it gives up. The
+# first two are read once, when Ray is first imported; the attempts when it connects.
+RAY_CONNECT_BOUNDS = {
+    "RAY_gcs_rpc_server_connect_timeout_s": "5",
+    "RAY_py_gcs_connect_timeout_s": "10",
+    "RAY_gcs_server_port_wait_time_s": "1",  # one attempt
+}
+LOCALHOST = ("localhost", "127.0.0.1", "::1")  # Ray joins these at this machine's own address
+RAY_LOG_PREFIX = re.compile(r"^\[[^\]]*\] [\w.]+:\d+: ")  # "[2026-12-01 12:37:08,429 W 4872 4872] gcs_client.cc:210: "
 
 
 def default_threads(workers: int) -> int:
@@ -43,12 +60,13 @@ def run_trials(
     intra-op threads; return each trial's table (None if it failed) and notes, in the configs' order.
     Uses the Ray this process is already connected to, else starts a local one (or joins `address`)
     and stops it again at the end."""
-    import ray  # here, not at the top: the plain path (and --help) never loads Ray
-
     threads = threads or (1 if address else default_threads(workers or 1))
-    started_here = not ray.is_initialized()
-    if started_here:
-        connect(address, None if address else (workers or 1) * threads)
+    with connection_bounds(address):
+        import ray  # here, not at the top: the plain path (and --help) never loads Ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            connect(address, None if address else (workers or 1) * threads)
     in_flight = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
     remote = ray.remote(train_trial).options(
         num_cpus=threads,
@@ -97,18 +115,38 @@ def run_trials(
     return results
 
 
+@contextmanager
+def connection_bounds(address: str | None) -> Iterator[None]:
+    """Ray's attempts to join the cluster at `address` bounded (RAY_CONNECT_BOUNDS, unless set), for
+    this process's connection only: a local Ray started later keeps Ray's defaults."""
+    added = {} if address is None else {k: v for k, v in RAY_CONNECT_BOUNDS.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 def connect(address: str | None, num_cpus: int | None) -> None:
-    """Start a local Ray with `num_cpus` CPUs, or join the cluster at `address`."""
+    """Start a local Ray with `num_cpus` CPUs, or join the cluster at `address`: refused at once if
+    nothing answers there, within Ray's bounded attempts otherwise, and quietly (Ray's own lines
+    about each failed attempt are not shown)."""
     import ray  # only on the Ray path
 
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+    said: list[str] = []  # the last line Ray's native side wrote while joining (an auth token missing...)
     try:
         if address is None:  # "local": a new instance, even if RAY_ADDRESS or `ray start` names another
             ray.init(address="local", num_cpus=num_cpus, **quiet)
         else:
-            ray.init(address=address, **quiet)
+            check_reachable(address)
+            with captured_stderr(said):  # Ray's C++ side prints a warning per attempt, unasked
+                ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as error:
         cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if said:
+            cause = f"{cause}: {said[-1]}"
         if address is None:
             raise RunError(
                 f"Could not start a local Ray ({cause}): run with --workers 1 to train here without Ray."
@@ -118,6 +156,45 @@ def connect(address: str | None, num_cpus: int | None) -> None:
             "node shows it; a cluster started with token authentication also needs RAY_AUTH_MODE=token and its "
             "token here), or drop --ray-address to run here."
         ) from None
+
+
+def check_reachable(address: str) -> None:
+    """A ConnectionError at once if nothing accepts a connection at `address` (host:port, maybe after
+    ray://), where Ray would retry for minutes. Ray joins a local name at this machine's own address,
+    so both are tried. An address that is not host:port is left to Ray to refuse."""
+    import ray  # only on the Ray path
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or address in ("auto", "local"):
+        return
+    hosts = [host, ray.util.get_node_ip_address()] if host in LOCALHOST else [host]
+    reasons = []
+    for candidate in hosts:
+        try:
+            socket.create_connection((candidate, int(port)), timeout=REACH_SECONDS).close()
+            return
+        except OSError as error:
+            reasons.append(f"{candidate}:{port}: {error.strerror or type(error).__name__}")
+    raise ConnectionError(f"nothing answers at {', '.join(reasons)}")
+
+
+@contextmanager
+def captured_stderr(last: list[str]) -> Iterator[None]:
+    """This process's standard error (the file descriptor, so native code's lines too) kept from the
+    terminal; its last line, without Ray's log prefix, appended to `last`."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines = sink.read().decode(errors="replace").strip().splitlines()
+            if lines:
+                last.append(RAY_LOG_PREFIX.sub("", lines[-1]).strip()[:300])
 
 
 def train_trial(config: TrainConfig, overwrite: bool, resume: bool, threads: int) -> tuple[pd.DataFrame, list[str]]:

@@ -5,8 +5,10 @@ two logical CPU devices trains what one device trains."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -78,6 +80,20 @@ def test_bad_parallel_options_are_one_sentence(tmp_path, capsys, extra, message)
     assert main(command(tmp_path / "runs", *extra)) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_ray_address_where_nothing_answers_is_one_sentence_at_once_and_frees_the_sweep(tmp_path, capfd):
+    with socket.socket() as probe:  # a port nothing listens on once this socket closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    assert main(command(tmp_path / "runs", "--ray-address", f"127.0.0.1:{port}")) == 2
+    took = time.monotonic() - started
+    err = capfd.readouterr().err  # the file descriptor: Ray's native lines would land here too
+    assert f"Could not reach the Ray cluster at 127.0.0.1:{port} (nothing answers at 127.0.0.1:{port}" in err
+    assert len(err.strip().splitlines()) == 1, err  # one sentence, none of Ray's retry lines
+    assert took < 30, took  # Ray alone retries for 14 minutes
+    assert not (tmp_path / "runs").exists()  # the sweep's folder and its lock are gone
 
 
 def test_the_remedies_take_the_same_parallel_options(tmp_path, capsys):
