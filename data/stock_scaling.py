@@ -93,4 +93,10 @@ class StockScaling:
             raise DataError(
                 f"The saved stock scaling is damaged (lookback {lookback}, horizon {horizon}, target {target!r}): retrain the run."
             )
-        return cls(lookback, horizon, target, scaler_from_dict(features), scaler_from_dict(targets))
+        return cls(
+            lookback,
+            horizon,
+            target,
+            scaler_from_dict(features, "feature scaler"),
+            scaler_from_dict(targets, "target scaler"),
+        )

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from data import CharVocab, ConfigError, RunError, StockScaling
+from data import CharVocab, ConfigError, DataError, RunError, StockScaling
 from data.corpus import UNKNOWN_ID
 
 PREDICT_BATCH = 1024  # one batch size everywhere a model predicts, so repeated forecasts agree bit for bit
@@ -38,9 +38,13 @@ def text_preprocessing(vocab: CharVocab, seq_len: int) -> dict:
 
 
 def scaling_of(preprocessing: dict) -> StockScaling:
+    """A stock run's saved scaling; damaged (a NaN or infinite scaler, a scale of 0) is a RunError."""
     if "stock_scaling" not in preprocessing:
         raise RunError("This run was not trained on prices, so it cannot forecast them: load a stock run.")
-    return StockScaling.from_dict(preprocessing["stock_scaling"])
+    try:
+        return StockScaling.from_dict(preprocessing["stock_scaling"])
+    except DataError as exc:  # a file from elsewhere, not data the user gave
+        raise RunError(str(exc)) from exc
 
 
 def text_setup_of(preprocessing: dict) -> tuple[CharVocab, int]:

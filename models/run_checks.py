@@ -63,6 +63,9 @@ def check_preprocessing(run_dir: Path, preprocessing: dict, model: keras.Model) 
     inputs, outputs = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
     try:
         check_fits(preprocessing, inputs, outputs)
+    except RunError as exc:  # damaged whatever the model: a scaler of NaN, of infinity, of scale 0
+        message = str(exc)
+        raise RunError(f"run.json in {run_dir}: {message[:1].lower()}{message[1:]}") from exc
     except (LabError, ValueError, TypeError, KeyError) as exc:
         raise RunError(f"run.json in {run_dir} does not fit its model ({first_words(exc)}): retrain the run.") from exc
 

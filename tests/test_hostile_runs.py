@@ -2,6 +2,7 @@
 RunError sentence, and nothing in it runs (a Lambda that would write a file never does)."""
 
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -277,6 +278,39 @@ def test_stock_scalers_of_several_columns_are_refused(tmp_path):
     wide = {"mean": [0.0] * 3, "scale": [1.0] * 3, "var": [1.0] * 3, "n_samples_seen": 5}
     edit_info(run, lambda info: info["preprocessing"]["stock_scaling"].update(feature_scaler=wide))
     refused(run, "does not fit its model", "scalers of more than one column")
+
+
+@pytest.mark.parametrize(
+    "scaler, statistic, value, words",
+    [
+        ("target_scaler", "scale", float("nan"), "its scale is [nan], where one finite number above 0"),
+        ("feature_scaler", "scale", float("inf"), "its scale is [inf]"),
+        ("target_scaler", "scale", 0.0, "its scale is [0.0]"),  # every forecast would be the mean return
+        ("feature_scaler", "scale", -1.0, "its scale is [-1.0]"),
+        ("target_scaler", "mean", float("-inf"), "its mean is [-inf], where one finite number per column"),
+        ("feature_scaler", "var", float("nan"), "its var is [nan], where one finite number of 0 or more"),
+        ("target_scaler", "var", -1.0, "its var is [-1.0]"),
+        ("feature_scaler", "n_samples_seen", 0, "it was fitted on 0 rows"),
+    ],
+)
+def test_a_stock_scaler_that_is_not_finite_or_not_positive_is_refused(
+    tmp_path, capsys, scaler, statistic, value, words
+):
+    """predict printed NaN forecasts and exited 0; the Forecasts page's re-forecast showed a traceback."""
+    from pipelines import predict
+
+    run = saved(
+        tmp_path / "stock", model=build_model("lstm", (STEPS, 1), units=4), preprocessing=stock_preprocessing(STEPS)
+    )
+    forged = [value] if statistic != "n_samples_seen" else value
+    edit_info(run, lambda info: info["preprocessing"]["stock_scaling"][scaler].__setitem__(statistic, forged))
+    refused(run, f"run.json in {run}: the saved {scaler.replace('_', ' ')} is damaged (", words, "retrain")
+    with pytest.raises(RunError, match="is damaged"):  # what Run.forecast reads, the page's re-forecast too
+        scaling_of(json.loads((run / "run.json").read_text())["preprocessing"])
+    capsys.readouterr()
+    assert predict.main([str(run)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and words in err  # one sentence, no forecast printed
 
 
 def test_errors_from_a_model_of_another_kind_are_one_sentence(run):
