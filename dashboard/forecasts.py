@@ -28,13 +28,15 @@ def series_names(predictions: pd.DataFrame) -> list[str]:
 
 def forecast_chart(predictions: pd.DataFrame, title: str) -> go.Figure:
     figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(x=predictions["date"], y=predictions["actual"], name="actual", line=line_style("actual"))
-    )
     for index, name in enumerate(series_names(predictions)):
         figure.add_trace(
             go.Scatter(x=predictions["date"], y=predictions[name], name=name, line=line_style(name, index))
         )
+    # the actual close last, so it is drawn on top of the forecasts that hug it
+    actual = {**line_style("actual"), "width": 3}
+    figure.add_trace(
+        go.Scatter(x=predictions["date"], y=predictions["actual"], name="actual", line=actual, legendrank=1)
+    )
     return figure_layout(
         figure, 420, title=title, yaxis_title="close (USD)", xaxis=dict(rangeslider=dict(visible=True))
     )

@@ -139,19 +139,24 @@ def column_config(table: pd.DataFrame, task: str | None = None) -> dict:
         if column in PERCENT_COLUMNS:
             config[column] = st.column_config.NumberColumn(name, help=tooltip, format="percent")
         elif pd.api.types.is_float_dtype(table[column]):
-            config[column] = st.column_config.NumberColumn(name, help=tooltip, format="%.4g")
+            values = table[column].dropna()
+            whole = len(values) and (values == values.round()).all()  # counts beside NaN (parameters): exact
+            config[column] = st.column_config.NumberColumn(name, help=tooltip, format="%d" if whole else "%.4g")
         else:
             config[column] = st.column_config.TextColumn(name, help=tooltip)
     return config
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """Booleans as "yes"/"no" (not checkboxes) and empty cells as "—", so a table reads as text."""
+    """Booleans as "yes"/"no" (not checkboxes) and empty cells of text columns as "—" (never "None"),
+    so a table reads as text."""
     table = table.copy()
     for column in table.columns:
         values = table[column]
         if values.dropna().isin([True, False]).all() and values.notna().any() and values.dtype != float:
             table[column] = values.map({True: "yes", False: "no", "True": "yes", "False": "no"}).fillna("—")
+        elif values.dtype == object:
+            table[column] = values.where(values.notna(), "—")
     return table
 
 
@@ -195,4 +200,7 @@ def reference_line(
 def figure_layout(figure, height: int = 380, **kwargs):
     """Shared chart margins; the theme (light or dark) is the user's, so no colours are forced."""
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), **kwargs)
+    # log ticks as 10^-4, not SI prefixes ("100µ", "10n") that read as units
+    figure.update_yaxes(exponentformat="power", selector=dict(type="log"))
+    figure.update_xaxes(exponentformat="power", selector=dict(type="log"))
     return figure

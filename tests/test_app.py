@@ -105,7 +105,7 @@ def test_forecasts_draw_every_forecast_lag_check_and_folds(at_runs, runs):
     app = page("forecasts").run()
     assert not app.exception and not app.error
     specs = chart_specs(app)
-    assert trace_names(specs[0]) == ["actual", "naive", "ridge", "simple_rnn", "lstm"]
+    assert trace_names(specs[0]) == ["naive", "ridge", "simple_rnn", "lstm", "actual"]  # actual drawn on top
     comparison = runs["stock"].table
     table = app.dataframe[0].value
     assert list(table["model"]) == list(comparison["model"])
@@ -135,7 +135,7 @@ def test_forecasts_reforecast_an_uploaded_csv(at_runs):
     app.file_uploader[0].set_value(("mine.csv", csv, "text/csv")).run()
     assert not app.exception and not app.error
     spec = next(s for s in chart_specs(app) if "mine.csv" in s)
-    assert trace_names(spec) == ["actual", "naive", "simple_rnn", "lstm"]
+    assert trace_names(spec) == ["naive", "simple_rnn", "lstm", "actual"]
     table = app.dataframe[1].value
     assert list(table["model"]) == ["naive", "simple_rnn", "lstm"] and table["mase"].iloc[0] == 1.0
 
