@@ -26,24 +26,50 @@ from models.gradient_log import (
 Logs = dict[str, dict[str, np.ndarray]]
 VISIBLE_DECADES = 10
 LayerOf = Callable[[str], str]
+# What a chart sends to the browser, whatever the log holds: a screen shows no more, and a log from
+# elsewhere of 2,000 records x 25,000 steps made 255 MiB of chart JSON and 2 GB of server memory.
+MAX_ROWS, MAX_COLUMNS = 500, 1000  # records x steps back per heatmap panel
+MAX_POINTS = 2000  # points per line (records, or the steps of a profile)
+MAX_VALUES = 10_000  # values per histogram
+
+
+def spread(n: int, most: int) -> np.ndarray:
+    """At most `most` indices spread evenly over range(n), the first and the last among them: the
+    records or steps a chart shows (each a value of the log, none averaged away)."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, most).round().astype(int))
+
+
+def thinned(logs: Logs, layer_of: LayerOf) -> bool:
+    """Whether the charts show only some of the records or steps of these logs."""
+    return any(
+        np.shape(log[h_grad_key(layer_of(cell))])[0] > MAX_ROWS
+        or np.shape(log[h_grad_key(layer_of(cell))])[-1] > MAX_COLUMNS
+        for cell, log in logs.items()
+    )
 
 
 def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
     """log10 ||dL/dh_t||: training record (rows) x steps back (columns), one panel per cell, one scale."""
     cells = list(logs)
-    grids = {c: np.log10(np.maximum(logs[c][h_grad_key(layer_of(c))], 1e-30)) for c in cells}
-    finite = np.concatenate([g[np.isfinite(g)].ravel() for g in grids.values()] + [np.zeros(1)])
+    rows, grids = {}, {}
+    for c in cells:  # column k = k steps back from the last step; at most MAX_ROWS x MAX_COLUMNS of them
+        norms = logs[c][h_grad_key(layer_of(c))]
+        rows[c], back = spread(norms.shape[0], MAX_ROWS), spread(norms.shape[1], MAX_COLUMNS)
+        grids[c] = (back, np.log10(np.maximum(norms[np.ix_(rows[c], norms.shape[1] - 1 - back)], 1e-30)))
+    finite = np.concatenate([g[np.isfinite(g)].ravel() for _, g in grids.values()] + [np.zeros(1)])
     high = np.percentile(finite, 99)
     # Ten decades below the top is already nothing; a lower floor would spend the colours on noise.
     low = max(np.percentile(finite, 1), high - VISIBLE_DECADES)
     figure = make_subplots(rows=1, cols=len(cells), subplot_titles=cells, shared_yaxes=True)
     for index, cell in enumerate(cells, start=1):
-        grid = grids[cell][:, ::-1]  # column k = k steps back from the last step
+        back, grid = grids[cell]
         figure.add_trace(
             go.Heatmap(
                 z=grid,
-                x=np.arange(grid.shape[1]),
-                y=logs[cell][STEP],
+                x=back,
+                y=logs[cell][STEP][rows[cell]],
                 zmin=low,
                 zmax=high,
                 coloraxis="coloraxis",
@@ -68,11 +94,10 @@ def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure
     figure = go.Figure()
     for index, (cell, log) in enumerate(logs.items()):
         norms = log[h_grad_key(layer_of(cell))][record][::-1]
+        back = spread(len(norms), MAX_POINTS)
         with np.errstate(divide="ignore", invalid="ignore"):
-            relative = norms / norms[0]
-        figure.add_trace(
-            go.Scatter(x=np.arange(len(norms)), y=relative, name=cell, mode="lines", line=line_style(cell, index))
-        )
+            relative = norms[back] / norms[0]
+        figure.add_trace(go.Scatter(x=back, y=relative, name=cell, mode="lines", line=line_style(cell, index)))
     figure.add_hline(y=1e-2, line_dash="dot", annotation_text="horizon threshold (1%)")
     return figure_layout(
         figure, 340, yaxis_type="log", xaxis_title="steps back from the last step", yaxis_title="relative ||dL/dh_t||"
@@ -83,6 +108,7 @@ def per_record_lines(series: dict[str, pd.Series], y_title: str, height: int = 3
     """One line per cell against the training batch (each cell on its own record steps)."""
     figure = go.Figure()
     for index, (cell, values) in enumerate(series.items()):
+        values = values.iloc[spread(len(values), MAX_POINTS)]
         figure.add_trace(
             go.Scatter(x=values.index, y=values.values, name=cell, mode="lines+markers", line=line_style(cell, index))
         )
@@ -98,7 +124,10 @@ def horizons_over_training(logs: Logs, layer_of: LayerOf) -> go.Figure:
 
 def reaches_over_training(logs: Logs, layer_of: LayerOf) -> go.Figure:
     """The farthest step back still at 1% of the last step's gradient, at every record."""
-    series = {c: pd.Series(gradient_reaches(log[h_grad_key(layer_of(c))]), index=log[STEP]) for c, log in logs.items()}
+    series = {}
+    for cell, log in logs.items():  # computed for the records drawn only
+        shown = spread(len(log[STEP]), MAX_POINTS)
+        series[cell] = pd.Series(gradient_reaches(log[h_grad_key(layer_of(cell))][shown]), index=log[STEP][shown])
     return per_record_lines(series, "gradient reach (steps back)")
 
 
@@ -145,9 +174,14 @@ def weight_gradients(logs: Logs) -> go.Figure:
             if key is None:
                 continue
             name = f"{cell} {'recurrent' if dash is None else 'input'} kernel"
+            shown = spread(len(log[STEP]), MAX_POINTS)
             figure.add_trace(
                 go.Scatter(
-                    x=log[STEP], y=log[key], name=name, mode="lines", line={"color": colour(cell, index), "dash": dash}
+                    x=log[STEP][shown],
+                    y=log[key][shown],
+                    name=name,
+                    mode="lines",
+                    line={"color": colour(cell, index), "dash": dash},
                 )
             )
     return figure_layout(figure, 320, xaxis_title="training batch", yaxis_title="gradient norm", yaxis_type="log")
@@ -161,10 +195,11 @@ def decay_prediction(logs: Logs, layer_of: LayerOf) -> go.Figure | None:
         predicted = predicted_decay(log, layer_of(cell))
         if predicted is None:
             continue
-        style = line_style(cell, index)
-        figure.add_trace(go.Scatter(x=log[STEP], y=log[decay_key(layer_of(cell))], name=f"{cell} measured", line=style))
+        style, shown = line_style(cell, index), spread(len(log[STEP]), MAX_POINTS)
+        steps, measured = log[STEP][shown], log[decay_key(layer_of(cell))][shown]
+        figure.add_trace(go.Scatter(x=steps, y=measured, name=f"{cell} measured", line=style))
         figure.add_trace(
-            go.Scatter(x=log[STEP], y=predicted, name=f"{cell} predicted from W_rec", line={**style, "dash": "dash"})
+            go.Scatter(x=steps, y=predicted[shown], name=f"{cell} predicted from W_rec", line={**style, "dash": "dash"})
         )
     if not figure.data:
         return None
@@ -183,7 +218,7 @@ def forget_gate_distribution(logs: Logs, layer_of: LayerOf) -> go.Figure | None:
         for record, opacity, when in ((0, 0.35, "first record"), (-1, 0.8, "last record")):
             figure.add_trace(
                 go.Histogram(
-                    x=log[key][record],
+                    x=log[key][record][spread(len(log[key][record]), MAX_VALUES)],
                     name=f"{cell}, {when}",
                     marker_color=colour(cell, index),
                     opacity=opacity,

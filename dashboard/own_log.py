@@ -42,6 +42,11 @@ def render() -> None:
     )
     logs = {layer: log for layer in layers}  # one panel per layer of the file
     layer_of = lambda layer: layer  # noqa: E731 - each panel is its own layer
+    if charts.thinned(logs, layer_of):
+        st.caption(
+            f"The heatmap shows {min(len(log['step']), charts.MAX_ROWS)} records and "
+            f"{min(steps, charts.MAX_COLUMNS)} steps back, evenly spread (a screen shows no more); each is the log's own value."
+        )
     st.plotly_chart(charts.heatmaps(logs, layer_of))
     st.caption("Colour: log10 ||dL/dh_t||; rows are records, columns steps back. Dark means the signal vanished.")
     left, right = st.columns(2)

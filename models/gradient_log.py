@@ -6,6 +6,7 @@ Imports no Keras, so the dashboard and listings can read logs without starting T
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -157,24 +158,35 @@ def load_gradient_log(path: str | Path) -> dict[str, np.ndarray]:
         return {key: archive[key] for key in archive.files}
 
 
-MAX_UPLOADED_LOG_BYTES = 256 * 2**20  # unpacked; a log of this lab is a few MB
+MAX_UPLOADED_LOG_BYTES = 64 * 2**20  # unpacked; a log of this lab is a few MB, and the page takes files of 10 MB
+# What a log from elsewhere may declare, read from its arrays' headers before any is loaded: the charts
+# draw at most a few hundred records and a thousand steps of each, one panel per layer.
+MAX_LOG_ARRAYS, MAX_LOG_LAYERS, MAX_LOG_RECORDS, MAX_LOG_STEPS = 1024, 16, 100_000, 100_000
+HORIZON_ROWS = 4096  # horizons computed this many records at a time, so no float64 copy of a whole log
 
 
 def read_uploaded_log(data: bytes, name: str = "the file") -> dict[str, np.ndarray]:
     """A log written by `GradientLogger.save` in someone's own code, from its bytes: plain arrays only
-    (no pickle), a record step and at least one layer's ||dL/dh_t||, one row per record; anything
-    else is one RunError sentence. Horizons missing from the file are computed from the norms."""
+    (no pickle), a record step and at least one layer's ||dL/dh_t||, one row per record, each array's
+    size read from its header and bounded before any is loaded; anything else is one RunError
+    sentence. Horizons missing from the file are computed from the norms."""
     import io
     import zipfile
 
     from data import RunError
 
     advice = "save it with GradientLogger.save (or numpy.savez of the logger's log)"
+    smaller = "log less often (a larger every_n_batches) or a shorter sequence"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(member.file_size for member in archive.infolist())
-        if declared > MAX_UPLOADED_LOG_BYTES:
-            raise RunError(f"{name} would unpack to {declared / 2**20:.0f} MiB, more than a gradient log: {advice}.")
+            if declared > MAX_UPLOADED_LOG_BYTES:
+                raise RunError(
+                    f"{name} would unpack to {declared / 2**20:,.0f} MiB, more than the "
+                    f"{MAX_UPLOADED_LOG_BYTES / 2**20:.0f} MiB of a gradient log: {smaller}."
+                )
+            shapes = _declared_shapes(archive)
+        _check_declared(shapes, name, smaller)
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             log = {key: archive[key] for key in archive.files}
     except RunError:
@@ -189,7 +201,58 @@ def read_uploaded_log(data: bytes, name: str = "the file") -> dict[str, np.ndarr
         if value.dtype.kind not in "biuf" or value.ndim == 0 or len(value) != len(log[STEP]):
             raise RunError(f"{name} holds {key!r} as something other than one row of numbers per record: {advice}.")
     for layer in layers:
-        if log[h_grad_key(layer)].ndim != 2 or log[h_grad_key(layer)].shape[1] == 0:
+        norms = log[h_grad_key(layer)]
+        if norms.ndim != 2 or norms.shape[1] == 0:
             raise RunError(f"{name} holds h_grad_norm/{layer} with no time steps: {advice}.")
-        log.setdefault(horizon_key(layer), gradient_horizons(log[h_grad_key(layer)]))
+        if horizon_key(layer) not in log:
+            parts = [
+                gradient_horizons(norms[start : start + HORIZON_ROWS]) for start in range(0, len(norms), HORIZON_ROWS)
+            ]
+            log[horizon_key(layer)] = np.concatenate(parts) if parts else np.zeros(0, int)
     return log
+
+
+def _declared_shapes(archive) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each array of an .npz as its header declares it (shape, dtype), reading nothing else: a
+    ValueError for a member that is not a plain .npy array."""
+    if len(archive.infolist()) > MAX_LOG_ARRAYS:
+        raise ValueError(f"{len(archive.infolist())} arrays")
+    shapes = {}
+    for member in archive.infolist():
+        if not member.filename.endswith(".npy"):
+            raise ValueError(f"{member.filename!r} is not an array")
+        with archive.open(member) as handle:
+            version = np.lib.format.read_magic(handle)
+            read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in read:
+                raise ValueError(f"{member.filename!r} is of .npy version {version}")
+            shape, _, dtype = read[version](handle)
+        if dtype.hasobject:
+            raise ValueError(f"{member.filename!r} holds Python objects")
+        shapes[member.filename[: -len(".npy")]] = (shape, dtype)
+    return shapes
+
+
+def _check_declared(shapes: dict, name: str, smaller: str) -> None:
+    """The sizes a log declares against what a gradient log holds and the charts can show."""
+    from data import RunError
+
+    layers = [key for key in shapes if key.startswith("h_grad_norm/")]
+    if len(layers) > MAX_LOG_LAYERS:
+        raise RunError(
+            f"{name} holds the norms of {len(layers)} layers, more than the {MAX_LOG_LAYERS} the page draws: "
+            "log a model of fewer recurrent layers."
+        )
+    declared = sum(math.prod(shape) * dtype.itemsize for shape, dtype in shapes.values())
+    if declared > MAX_UPLOADED_LOG_BYTES:  # np.load allocates what a header declares, whatever the file holds
+        raise RunError(
+            f"{name} declares arrays of {declared / 2**20:,.0f} MiB, more than the "
+            f"{MAX_UPLOADED_LOG_BYTES / 2**20:.0f} MiB of a gradient log: {smaller}."
+        )
+    for key, (shape, _) in shapes.items():
+        records, steps = (shape + (1, 1))[:2]
+        if len(shape) > 2 or records > MAX_LOG_RECORDS or steps > MAX_LOG_STEPS:
+            raise RunError(
+                f"{name} declares {key!r} of shape {shape}, more than a gradient log holds (at most "
+                f"{MAX_LOG_RECORDS:,} records of {MAX_LOG_STEPS:,} steps): {smaller}."
+            )
