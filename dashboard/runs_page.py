@@ -71,7 +71,9 @@ def manage(root, name: str) -> None:
     st.subheader("Download or delete")
     try:
         archive = experiment_archive(root, name)
-    except (LabError, OSError) as error:
+    except LabError as error:  # a sentence of its own (a hard link in the folder)
+        st.error(str(error))
+    except OSError as error:
         st.error(f"{name} cannot be packed ({error}).")
     else:
         st.download_button(

@@ -15,8 +15,9 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -503,7 +504,8 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def experiment_archive(root: str | Path, name: str) -> bytes:
     """Experiment (or sweep) `name` as zip bytes: its saved files only (no lock, no training states,
-    no links), under a folder of its name."""
+    no links), under a folder of its name. A file with another name on disk (a hard link) is refused:
+    it may be a file from anywhere on the same disk, which the zip would hand out."""
     import io
     import zipfile
 
@@ -516,17 +518,45 @@ def experiment_archive(root: str | Path, name: str) -> bytes:
             elsewhere = not path.resolve().is_relative_to(folder.resolve())  # through a linked folder
             if path.is_symlink() or not path.is_file() or hidden or elsewhere:
                 continue
-            archive.write(path, str(Path(folder.name, inside)))
+            # opened without following a link or waiting on a pipe: the file packed is the one counted
+            with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as handle:
+                status = os.fstat(handle.fileno())
+                if not stat.S_ISREG(status.st_mode):
+                    continue
+                if status.st_nlink > 1:
+                    raise RunError(
+                        f"{path} is a hard link ({status.st_nlink} names for one file), so it may be a file from "
+                        f"outside {name}: nothing was packed; replace it with a copy of its own or remove it."
+                    )
+                member = zipfile.ZipInfo.from_file(path, Path(folder.name, inside), strict_timestamps=False)
+                member.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(member, "w") as packed:
+                    shutil.copyfileobj(handle, packed)
     return buffer.getvalue()
 
 
 def delete_experiment(root: str | Path, name: str) -> None:
     """Delete experiment (or sweep) `name` under `root`: only a folder of this project's runs, never a
-    path outside root or one being written, and atomically (renamed away first, then removed)."""
+    path outside root or one being written (the experiment, or any trial of a sweep, which a training
+    holds on its own), and atomically (renamed away first, then removed)."""
     folder = experiment_path(root, name)
     if folder.is_symlink() or not folder.is_dir() or not ((folder / COMPARISON).is_file() or is_sweep(folder)):
         raise RunError(f"{folder} is not an experiment of this lab: nothing was deleted.")
-    with experiment_lock(folder):  # refuses while a training writes it
+    trials = [  # a sweep's trials; an experiment's run folders are named after cells and take no lock
+        path
+        for path in sorted(folder.iterdir())
+        if path.is_dir() and not path.is_symlink() and not path.name.startswith(".") and path.name not in CELLS
+    ]
+    with ExitStack() as held:
+        for part in (folder, *trials):  # held until the folder is renamed away: no training starts meanwhile
+            try:
+                held.enter_context(experiment_lock(part))
+            except RunError:
+                owner = _lock_owner(part / LOCK)
+                raise RunError(
+                    f"{part} is being written by a training" + (f" (process {owner})" if owner else "") + ": "
+                    f"wait for it to finish or cancel it, then delete {name}; nothing was deleted."
+                ) from None
         doomed = folder.with_name(f".deleting-{folder.name}-{os.getpid()}")
         os.replace(folder, doomed)
     shutil.rmtree(doomed)
