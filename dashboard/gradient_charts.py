@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.look import colour, figure_layout, line_style
+from dashboard.look import colour, figure_layout, line_style, reference_line
 from models.gradient_log import (
     GLOBAL_GRAD,
     STEP,
@@ -98,7 +98,7 @@ def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure
         with np.errstate(divide="ignore", invalid="ignore"):
             relative = norms[back] / norms[0]
         figure.add_trace(go.Scatter(x=back, y=relative, name=cell, mode="lines", line=line_style(cell, index)))
-    figure.add_hline(y=1e-2, line_dash="dot", annotation_text="horizon threshold (1%)")
+    reference_line(figure, 1e-2, "horizon threshold (1%)", log=True)
     return figure_layout(
         figure, 340, yaxis_type="log", xaxis_title="steps back from the last step", yaxis_title="relative ||dL/dh_t||"
     )
@@ -159,7 +159,7 @@ def global_norms(logs: Logs, clipnorm: dict[str, float | None]) -> go.Figure:
     series = {c: pd.Series(log[GLOBAL_GRAD], index=log[STEP]) for c, log in logs.items()}
     figure = per_record_lines(series, "global gradient norm (before clipping)", log_y=True)
     for threshold in sorted({value for value in clipnorm.values() if value}):
-        figure.add_hline(y=threshold, line_dash="dash", annotation_text=f"clip threshold {threshold:g}")
+        reference_line(figure, threshold, f"clip threshold {threshold:g}", dash="dash", log=True)
     return figure
 
 
@@ -203,7 +203,7 @@ def decay_prediction(logs: Logs, layer_of: LayerOf) -> go.Figure | None:
         )
     if not figure.data:
         return None
-    figure.add_hline(y=1, line_dash="dot", annotation_text="no decay")
+    reference_line(figure, 1, "no decay")
     return figure_layout(figure, 320, xaxis_title="training batch", yaxis_title="per-step factor")
 
 
