@@ -6,6 +6,7 @@ and round-trips through a JSON dict so a saved model decodes exactly as it was t
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from data.errors import DataError
 BUNDLED_CORPORA = {"shakespeare": Path(__file__).with_name("bundled") / "shakespeare.txt"}
 UNKNOWN = "\ufffd"  # id 0: any character the vocabulary has not seen
 UNKNOWN_ID = 0
+UTF8_MAX_BYTES = 4  # the most bytes one character takes in UTF-8
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class Corpus:
 
 
 def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None = None) -> Corpus:
-    """Load a bundled corpus by name or any UTF-8 text file by path; optionally keep the first `max_chars`."""
+    """Load a bundled corpus by name or any UTF-8 text file by path; optionally keep the first `max_chars`
+    (then only the bytes those characters can take are read, however large the file)."""
     key = str(name_or_path)
     path = BUNDLED_CORPORA.get(key, Path(key))
     if not path.is_file():
@@ -79,17 +82,40 @@ def load_corpus(name_or_path: str | Path = "shakespeare", max_chars: int | None 
             f"No corpus {key!r}: give the path of a UTF-8 text file or one of {', '.join(BUNDLED_CORPORA)}."
         )
     try:
-        text = path.read_bytes().decode("utf-8")
+        text, cut = _read_utf8(path, max_chars)
     except OSError as exc:
         raise DataError(f"{path.name} cannot be read ({exc.strerror}): check the file's permissions.") from exc
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8."
         ) from exc
-    if max_chars is not None:
-        text = text[:max_chars]
-    if len(text.strip()) < 2:
-        raise DataError(f"{path.name} is empty: a corpus needs some text to learn from.")
+    fix = f"; raise --max-chars (only its first {max_chars:,} characters were read)" if cut else ""
+    if not text.strip():
+        empty = "is empty" if not text else "is empty (whitespace only)"
+        raise DataError(f"{path.name} {empty}: a corpus needs some text to learn from{fix}.")
     if len(set(text)) < 2:
-        raise DataError(f"{path.name} uses one character only ({text[0]!r}): a next-character task needs at least two.")
+        raise DataError(
+            f"{path.name} uses one character only ({text[0]!r}): a next-character task needs at least two "
+            f"different characters{fix}."
+        )
     return Corpus(name=path.stem if key not in BUNDLED_CORPORA else key, text=text, vocab=CharVocab.from_text(text))
+
+
+def _read_utf8(path: Path, max_chars: int | None) -> tuple[str, bool]:
+    """The file's text, or its first `max_chars` characters (read from at most 4 bytes a character), and
+    whether characters were left out."""
+    if max_chars is None:
+        return path.read_bytes().decode("utf-8"), False
+    limit = UTF8_MAX_BYTES * max(max_chars, 0)
+    with path.open("rb") as handle:
+        raw = handle.read(limit + 1)
+    more = len(raw) > limit
+    try:
+        # A character cut at the limit is left out, not an error: the decoder waits for bytes that never come.
+        text = codecs.getincrementaldecoder("utf-8")().decode(raw[:limit], final=not more)
+    except UnicodeDecodeError as exc:  # an error after the characters kept is none of theirs
+        text = raw[: exc.start].decode("utf-8")
+        if len(text) < max_chars:
+            raise
+        more = True
+    return text[:max_chars], more or len(text) > max_chars

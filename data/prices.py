@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable
 from datetime import date
@@ -24,6 +25,12 @@ from data.errors import DataError
 BUNDLED_PRICES = Path(__file__).with_name("bundled") / "stocks.csv.gz"
 PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Volume"]
 SOURCES = ("auto", "bundled", "yfinance")
+# No share has cost a trillion: a larger price is a broken file, and squared errors of prices near 1e154
+# overflow, so a forecast's RMSE would read inf.
+MAX_PRICE = 1e12
+# A ticker as Yahoo writes them (AAPL, BRK-B, BRK.B, ^GSPC, EURUSD=X, ES=F): it names the cache's files,
+# so it may hold no path separator and cannot climb out of the cache folder.
+TICKER = re.compile(r"[A-Z0-9^][A-Z0-9.^=_-]{0,31}")
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,10 @@ def load_prices(
     start_ts, end_ts = _parse_range(start, end)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     ticker = ticker.strip().upper()
+    if source in SOURCES and not TICKER.fullmatch(ticker):
+        raise DataError(
+            f"{ticker!r} is not a ticker symbol: use letters, digits and . - ^ = (at most 32), such as AAPL or ^GSPC."
+        )
     if source == "bundled":
         frame = _slice(_load_bundled(ticker), start_ts, end_ts, ticker, "bundled")
         return _tag(frame, "bundled", f"{ticker}: bundled public-domain snapshot (2000-2013).")
@@ -134,6 +145,14 @@ def validate_prices(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         raise DataError(f"{name} has an infinite price on {frame.index[infinite][0].date()}: fix or remove that row.")
     if (frame["Close"] <= 0).any():
         raise DataError(f"{name} has a Close price of zero or less: prices must be positive.")
+    prices = frame[[c for c in PRICE_COLUMNS[:4] if c in frame]]
+    absurd = (prices.abs() > MAX_PRICE).any(axis=1)
+    if absurd.any():
+        day = frame.index[absurd][0]
+        raise DataError(
+            f"{name} has a price of {prices.loc[day].abs().max():.3g} on {day.date()}, above the bound of "
+            f"{MAX_PRICE:.0e} (no share has ever cost that much): fix or remove that row."
+        )
     return frame
 
 

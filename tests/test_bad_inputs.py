@@ -54,6 +54,8 @@ CSV_CASES = [
     ("Date,Close\nyesterday,10\n", "unreadable date"),
     ('Date,Close\n2020-01-02,"10\n', "prices.csv"),
     ("Date;Close\n2020-01-02;10\n", "has no Date or Close column"),
+    ("Date,Close\n2020-01-02,10\n2020-01-03,1e300\n", "price of 1e+300 on 2020-01-03, above the bound of 1e+12"),
+    ("Date,Open,Close\n2020-01-02,-1e200,10\n", "above the bound of 1e+12"),
 ]
 
 
@@ -139,7 +141,17 @@ def test_yfinance_keeps_its_own_caches_inside_the_cache_folder(isolated_cache, m
         (b"   \n\n\t ", None, "is empty"),
         (b"\xff\xfe\x00binary\x80", None, "not UTF-8"),
         (b"aaaaaaaaaaaa", None, "one character only"),
-        (b"Some ordinary text.", 1, "is empty"),
+        (b"a", None, "uses one character only ('a')"),
+        (
+            b"Some ordinary text.",
+            1,
+            "one character only ('S'): a next-character task needs at least two different characters; raise --max-chars",
+        ),
+        (
+            b"  Some ordinary text.",
+            2,
+            "is empty (whitespace only): a corpus needs some text to learn from; raise --max-chars",
+        ),
     ],
 )
 def test_a_bad_corpus_is_one_sentence(tmp_path, content, max_chars, words):

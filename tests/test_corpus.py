@@ -55,3 +55,29 @@ def test_damaged_vocab_json_is_refused():
         CharVocab.from_dict({"chars": ["a", "b"]})
     with pytest.raises(DataError, match="damaged"):
         CharVocab.from_dict({"chars": ["\ufffd", "ab"]})
+
+
+def test_max_chars_reads_only_the_characters_it_keeps(tmp_path):
+    """With --max-chars only the bytes those characters can take are read: whatever follows (here bytes
+    that are not UTF-8, standing in for a file of gigabytes) is never read, and a character of several
+    bytes is never cut."""
+    path = tmp_path / "poem.txt"
+    path.write_bytes("ab😀é c".encode() + b"\xff" * 100)
+    assert load_corpus(path, max_chars=6).text == "ab😀é c"
+    assert load_corpus(path, max_chars=3).text == "ab😀"
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_corpus(path)
+
+
+@pytest.mark.parametrize(
+    "content, max_chars, message",
+    [
+        (b"a", None, r"uses one character only \('a'\): a next-character task needs at least two"),
+        (b"ab", 1, r"one character only \('a'\).*; raise --max-chars \(only its first 1 characters were read\)"),
+    ],
+)
+def test_one_character_is_not_called_empty(tmp_path, content, max_chars, message):
+    path = tmp_path / "one.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_corpus(path, max_chars)

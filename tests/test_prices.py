@@ -162,3 +162,23 @@ def test_bad_csvs_get_one_clear_sentence(tmp_path, text, message):
 def test_unknown_source_lists_the_allowed_ones():
     with pytest.raises(DataError, match="auto, bundled, yfinance"):
         load_prices("AAPL", source="bloomberg")
+
+
+def test_absurd_downloaded_prices_are_refused_and_never_cached(isolated_cache):
+    """A price of 1e300 gave a forecast RMSE of inf: refused when read, from yfinance as from a CSV."""
+    frame = yfinance_like_frame()
+    frame.iloc[3, frame.columns.get_loc("Close")] = 1e300
+    with pytest.raises(DataError, match=r"price of 1e\+300 on 2021-01-07, above the bound of 1e\+12"):
+        load_prices("ABC", source="yfinance", downloader=fake_download(frame, []))
+    assert not isolated_cache.exists() or not any(isolated_cache.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("ticker", ["../../outside", "A/B", "", ".hidden", "X" * 40])
+def test_a_ticker_that_is_not_a_symbol_never_names_a_file(isolated_cache, tmp_path, ticker):
+    """The ticker names the cache's files: one that could lead out of the cache is refused before any
+    download, so nothing is written anywhere."""
+    calls = []
+    with pytest.raises(DataError, match="is not a ticker symbol"):
+        load_prices(ticker, source="yfinance", downloader=fake_download(yfinance_like_frame(), calls))
+    assert calls == [] and not isolated_cache.exists()
+    assert not (tmp_path / "OUTSIDE.csv").exists()  # where cache/prices/../../OUTSIDE.csv would lead
