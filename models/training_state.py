@@ -53,47 +53,67 @@ def load_training_state(path: Path, model: keras.Model) -> TrainingState:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-        meta = json.loads(str(arrays.pop(META)))
-        if meta.get("format") != STATE_FORMAT:
-            raise ValueError("not a training state")
+        meta = _meta(arrays.pop(META))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise RunError(
-            f"The saved training state {path} is unreadable ({exc.__class__.__name__}): rerun without --resume."
-        ) from exc
+        raise damaged(path, exc) from exc
     weights = _numbered(arrays, WEIGHT)
     slots = _numbered(arrays, SLOT)
     model.optimizer.build(model.trainable_variables)
     expected = [tuple(w.shape) for w in model.get_weights()], [tuple(v.shape) for v in model.optimizer.variables]
     if ([w.shape for w in weights], [s.shape for s in slots]) != expected:
-        raise RunError(f"The saved training state {path} belongs to another model: rerun without --resume.")
+        raise RunError(f"The saved training state {path} belongs to another model: {START_AGAIN}.")
     model.set_weights(weights)
     for variable, value in zip(model.optimizer.variables, slots, strict=True):
         variable.assign(value)
     history = pd.DataFrame({key[len(HISTORY) :]: v for key, v in arrays.items() if key.startswith(HISTORY)})
     log = {key[len(LOG) :]: v for key, v in arrays.items() if key.startswith(LOG)}
-    return TrainingState(int(meta["epochs_done"]), history.to_dict("records"), log, meta.get("options", {}))
+    return TrainingState(meta["epochs_done"], history.to_dict("records"), log, meta["options"])
+
+
+START_AGAIN = "delete it to train that cell from its first epoch, then rerun with --resume"
+
+
+def damaged(path: Path, exc: BaseException) -> RunError:
+    return RunError(f"The saved training state {path} is unreadable ({exc.__class__.__name__}): {START_AGAIN}.")
+
+
+def _meta(stored: np.ndarray) -> dict:
+    """The state's meta record, checked: an object of this format, whole epochs done and options an
+    object (a state written by anything else is a ValueError, as damaged JSON is)."""
+    meta = json.loads(str(stored))
+    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+        raise ValueError("not a training state")
+    epochs = meta.get("epochs_done")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError("epochs_done is not a whole number")
+    if not isinstance(meta.setdefault("options", {}), dict):
+        raise ValueError("options is not an object")
+    return meta
 
 
 def read_state_options(path: Path) -> dict | None:
-    """The options a saved state was trained with, without loading any model (None if unreadable)."""
+    """The options a saved state was trained with, without loading any model: None if there is none;
+    a state that is there but damaged is refused with one sentence (resuming would fail on it later)."""
+    if not path.exists():
+        return None
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return json.loads(str(archive[META])).get("options")
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
-        return None
+            return _meta(archive[META])["options"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise damaged(path, exc) from exc
 
 
 def peek_training_state(path: Path) -> TrainingState | None:
     """Epochs done, history and gradient log of a state still being trained, without a model (for
-    progress displays); None while it is unreadable (absent, or being replaced)."""
+    progress displays); None while it is unreadable (absent, being replaced, or damaged)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive[META]))
+            meta = _meta(archive[META])
             history = {key[len(HISTORY) :]: archive[key] for key in archive.files if key.startswith(HISTORY)}
             log = {key[len(LOG) :]: archive[key] for key in archive.files if key.startswith(LOG)}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
-    return TrainingState(int(meta.get("epochs_done", 0)), pd.DataFrame(history).to_dict("records"), log, {})
+    return TrainingState(meta["epochs_done"], pd.DataFrame(history).to_dict("records"), log, {})
 
 
 def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:

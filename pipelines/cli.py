@@ -7,6 +7,7 @@ Imports neither TensorFlow nor scikit-learn: `--help` and argument errors answer
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -175,20 +176,28 @@ RESUMABLE = "finished runs are intact and no half-written run was left; rerun wi
 
 
 def command(
-    build_parser: Callable[[], argparse.ArgumentParser], execute: Callable, *, interrupted: str = RESUMABLE
+    build_parser: Callable[[], argparse.ArgumentParser],
+    execute: Callable,
+    *,
+    interrupted: str = RESUMABLE,
+    resumable: bool = True,
 ) -> Callable[..., int]:
     """A command's `main(argv=None) -> exit status`, for `python -m` and for in-process tests.
-    `interrupted` is what Ctrl-C (or SIGTERM) tells the user about the state left behind."""
+    `interrupted` is what Ctrl-C (or SIGTERM) tells the user about the state left behind; `resumable`
+    whether the command has --resume (what a full or read-only disk's sentence advises)."""
 
     def main(argv: list[str] | None = None) -> int:
-        return run_command(build_parser(), execute, argv, interrupted)
+        return run_command(build_parser(), execute, argv, interrupted, resumable)
 
     return main
 
 
-def run_command(parser: argparse.ArgumentParser, execute: Callable, argv=None, interrupted: str = RESUMABLE) -> int:
-    """Parse, then run: the project's errors become one line on stderr and exit status 2; any other
-    exception is a bug and keeps its traceback. A command imports TensorFlow itself, once it needs it
+def run_command(
+    parser: argparse.ArgumentParser, execute: Callable, argv=None, interrupted: str = RESUMABLE, resumable=True
+) -> int:
+    """Parse, then run: the project's errors, and the file system's (a full or read-only disk, a path
+    nothing can be created in), become one line on stderr and exit status 2; any other exception is a bug
+    and keeps its traceback. A command imports TensorFlow itself, once it needs it
     (`import_tensorflow_quietly`), so parsing and refusing bad options answer at once."""
     try:
         args = parser.parse_args(argv)
@@ -200,12 +209,31 @@ def run_command(parser: argparse.ArgumentParser, execute: Callable, argv=None, i
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # every write is atomic: what was saved before it is intact
+        print(f"error: {os_error_sentence(error, resumable)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted: {interrupted}", file=sys.stderr)
         return 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def os_error_sentence(error: OSError, resumable: bool = True) -> str:
+    """One sentence for a file-system failure: what happened, where if known, and what to do. Writes are
+    atomic and a cell's training state is replaced only by a complete one, so --resume continues from
+    the last epoch that finished."""
+    reason = (error.strerror or error.__class__.__name__).rstrip(".")
+    where = f" ({error.filename})" if error.filename else ""
+    then = ", then rerun (with --resume, training continues from its last finished epoch)" if resumable else ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"No space is left on the disk{where}: free some space{then}."
+    if error.errno == errno.EROFS:
+        return f"The file system is read-only{where}: choose another --out or make it writable{then}."
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"Permission denied{where}: check the permissions or choose another folder{then}."
+    return f"{reason}{where}: check the path and the disk{then}."
 
 
 def _stop_on_sigterm():

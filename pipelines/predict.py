@@ -33,7 +33,7 @@ def execute(args) -> int:
     return 0
 
 
-main = command(build_parser, execute, interrupted="nothing was written.")
+main = command(build_parser, execute, interrupted="nothing was written.", resumable=False)
 
 
 if __name__ == "__main__":

@@ -313,6 +313,39 @@ def test_sweep_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, word
     assert_refused(sweep.main, args, words, tmp_path, capsys)
 
 
+def damaged_state(experiment: Path, meta) -> None:
+    """The lstm cell's training state in `experiment`, its meta record replaced by `meta` (JSON text)."""
+    from models.experiment_store import training_state_path
+
+    path = training_state_path(experiment, "lstm")
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as handle:
+        np.savez(handle, meta=np.array(meta))
+
+
+STATE_META_CASES = [
+    json.dumps([1, 2, 3]),
+    json.dumps(7),
+    json.dumps({"format": "vanishing-gradient-lab/training-state-1", "epochs_done": "1", "options": {}}),
+    json.dumps({"format": "vanishing-gradient-lab/training-state-1", "epochs_done": 1, "options": [1]}),
+    "{not json",
+]
+
+
+@pytest.mark.parametrize("meta", STATE_META_CASES)
+def test_resume_refuses_a_damaged_training_state_in_one_sentence(tmp_path, capsys, meta):
+    """A .backup state whose meta is not what save_training_state writes (a JSON list gave a traceback)."""
+    args = [*ADDING, "--cells", "lstm", "--resume"]
+    damaged_state(tmp_path / "runs" / "adding-T10", meta)
+    before = tree_digest(tmp_path)
+    assert train.main([*args, "--out", str(tmp_path / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "state.npz is unreadable (" in err, err
+    assert "Error): delete it to train that cell from its first epoch, then rerun with --resume." in err, err
+    assert tree_digest(tmp_path) == before
+
+
 def test_defaults_refuse_an_out_that_is_a_file(tmp_path, capsys):
     assert_refused(defaults.main, ["--out", a_file(tmp_path)], "not a folder", tmp_path, capsys, out_flag=False)
 

@@ -2,6 +2,7 @@
 series, tables that dropped cells, resumes that mixed configurations, writes outside --out,
 diverged runs lost, and text generation that hid unknown characters."""
 
+import errno
 import json
 import os
 import shutil
@@ -200,3 +201,59 @@ def test_the_dashboard_caps_uploads_and_listens_on_localhost_only():
 
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "localhost" and config["server"]["maxUploadSize"] <= 10
+
+
+@pytest.mark.parametrize(
+    "where, code, words",
+    [
+        ("state", errno.ENOSPC, "No space is left on the disk: free some space, then rerun (with --resume"),
+        ("state", errno.EROFS, "The file system is read-only: choose another --out or make it writable, then rerun"),
+        ("run", errno.ENOSPC, "No space is left on the disk"),
+    ],
+)
+def test_a_full_or_read_only_disk_mid_training_is_one_sentence_and_resumable(
+    tmp_path, monkeypatch, capsys, where, code, words
+):
+    """The disk fills (or turns read-only) while the second epoch's state or the finished run is written:
+    one sentence, exit 2, the last finished epoch's state intact, and --resume finishes the run."""
+    from contextlib import contextmanager
+
+    import models.training_state
+    import pipelines.experiment
+    from models.experiment_store import training_state_path
+    from models.training_state import peek_training_state
+
+    real_write, real_save = models.training_state.atomic_write, pipelines.experiment.save_run
+    writes = []
+
+    @contextmanager
+    def failing_write(path, mode="w", **kwargs):
+        writes.append(path)
+        with real_write(path, mode, **kwargs) as handle:
+            if len(writes) == 2:  # the second epoch's state: fails half-way, as a full disk does
+                handle.write(b"PK\x03\x04 half a state")
+                raise OSError(code, os.strerror(code))
+            yield handle
+
+    def failing_save(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    if where == "state":
+        monkeypatch.setattr(models.training_state, "atomic_write", failing_write)
+    else:
+        monkeypatch.setattr(pipelines.experiment, "save_run", failing_save)
+    args = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "2", "--units", "4", "--cells"]
+    args += ["lstm", "--out", str(tmp_path / "runs"), "--quiet"]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and words in err, err
+    experiment = tmp_path / "runs" / "adding-T10"
+    state = peek_training_state(training_state_path(experiment, "lstm"))
+    assert state is not None and state.epochs_done == (1 if where == "state" else 2)
+    assert not (experiment / "lstm").exists()  # no run that looks finished
+    assert not [p for p in experiment.rglob("*") if ".tmp" in p.name]  # no temporary file left behind
+    monkeypatch.setattr(models.training_state, "atomic_write", real_write)
+    monkeypatch.setattr(pipelines.experiment, "save_run", real_save)
+    assert train.main([*args, "--resume"]) == 0
+    run = load_run(experiment / "lstm")
+    assert len(run.history) == 2 and not (experiment / ".backup").exists()
