@@ -6,11 +6,12 @@ Usage: python -m pipelines.train --task stock|text|adding|copy [options]   (see 
 
 from __future__ import annotations
 
-import json
+import stat
 import sys
 from pathlib import Path
 
 from data import ConfigError
+from data.strict_json import strict_loads
 from pipelines.cli import (
     OneLineParser,
     add_task_options,
@@ -23,6 +24,7 @@ from pipelines.tasks import TASKS, config_from_saved, get_task
 from pipelines.tasks.config import TrainConfig, values_without
 
 COMMAND_FLAGS = ("task", "config", "overwrite", "resume", "quiet")
+MAX_CONFIG_BYTES = 1_000_000  # a run.json is a few KB; its gradient log and model are files of their own
 
 
 def build_parser() -> OneLineParser:
@@ -45,13 +47,14 @@ def build_parser() -> OneLineParser:
 def saved_config(path: Path) -> dict:
     """The "config" of a run.json, with cells = the run's cell and the data it actually used.
 
-    Its `out` is never used: where runs are written is the caller's --out alone."""
+    Its `out` is never used: where runs are written is the caller's --out alone. Only a regular file
+    of at most MAX_CONFIG_BYTES is read (never a device, a pipe or a folder), as strict JSON."""
+    info = read_run_json(path)
     try:
-        info = json.loads(path.read_text())
         config = info["config"]
         if not isinstance(config, dict):
             raise TypeError("config is not an object")
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise ConfigError(
             f"{path} is not the run.json of a finished run ({exc.__class__.__name__}): give the run.json inside a run folder."
         ) from exc
@@ -61,6 +64,35 @@ def saved_config(path: Path) -> dict:
     task = TASKS.get(str(config.get("task")))
     data = (info.get("preprocessing") or {}).get("data") if isinstance(info.get("preprocessing"), dict) else None
     return task.replay(config, data) if task is not None and isinstance(data, dict) else config
+
+
+def read_run_json(path: Path):
+    """The JSON of a run.json given with --config, refused with one sentence before anything large is read."""
+    finished = "give the run.json inside a run folder"
+    try:
+        kind = path.stat()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise ConfigError(
+            f"{path} is not the run.json of a finished run ({exc.__class__.__name__}): {finished}."
+        ) from exc
+    if not stat.S_ISREG(kind.st_mode):
+        raise ConfigError(f"{path} is not a regular file (a device, a pipe or a folder): {finished}.")
+    if kind.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path} holds {kind.st_size:,} bytes, more than the {MAX_CONFIG_BYTES:,} a run.json may have: {finished}."
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # a file that grew since stat is still cut here
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} holds more than the {MAX_CONFIG_BYTES:,} bytes a run.json may have: {finished}.")
+        return strict_loads(data.decode("utf-8"))
+    except RecursionError as exc:
+        raise ConfigError(f"{path} nests its JSON too deeply to be a run.json: {finished}.") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(
+            f"{path} is not the run.json of a finished run ({exc.__class__.__name__}): {finished}."
+        ) from exc
 
 
 def config_from_args(args) -> TrainConfig:

@@ -212,6 +212,17 @@ def a_binary_corpus(tmp_path) -> str:
     return str(path)
 
 
+def a_fifo(tmp_path) -> str:
+    """A named pipe: reading it would wait for a writer forever."""
+    path = tmp_path / "run.json"
+    os.mkfifo(path)
+    return str(path)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
 ADDING = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "1", "--units", "4"]
 TRAIN_CASES = [
     # (arguments, words the one-sentence error must contain); a callable builds arguments in tmp_path
@@ -270,6 +281,23 @@ TRAIN_CASES = [
         "contradicts the config's task adding",
     ),
     (lambda tmp: ["--config", bad_config(tmp, {"config": {"task": "adding", "learning_rate": "1e-3"}})], "a number"),
+    # --config files that are not regular files, too large, or nested too deep (issue 21)
+    (["--config", "/dev/zero"], "/dev/zero is not a regular file (a device, a pipe or a folder)"),
+    (lambda tmp: ["--config", a_fifo(tmp)], "is not a regular file (a device, a pipe or a folder)"),
+    (lambda tmp: ["--config", str(tmp)], "is not a regular file (a device, a pipe or a folder)"),
+    (lambda tmp: ["--config", bad_config(tmp, nested(100_000))], "nests its JSON too deeply to be a run.json"),
+    (
+        lambda tmp: ["--config", bad_config(tmp, '{"config":' * 10**5 + "{}" + "}" * 10**5)],
+        "bytes, more than the 1,000,000",
+    ),
+    (
+        lambda tmp: ["--config", bad_config(tmp, " " * 1_000_001)],
+        "1,000,001 bytes, more than the 1,000,000 a run.json may have",
+    ),
+    (
+        lambda tmp: ["--config", bad_config(tmp, '{"config": {"task": "adding"}, "config": {}}')],
+        "finished run (ValueError)",
+    ),
 ]
 
 
