@@ -223,6 +223,12 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+def a_short_corpus(tmp_path) -> str:
+    path = tmp_path / "short.txt"
+    path.write_text("To be, or not to be, that is the question.")
+    return str(path)
+
+
 ADDING = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "1", "--units", "4"]
 TRAIN_CASES = [
     # (arguments, words the one-sentence error must contain); a callable builds arguments in tmp_path
@@ -236,10 +242,45 @@ TRAIN_CASES = [
     (lambda tmp: [*ADDING, "--out", a_file(tmp)], "not a folder"),
     ([*ADDING, "--out", "/dev/null"], "not a folder"),
     ([*ADDING, "--out", "/dev/null/runs"], "not a folder"),
-    ([*ADDING, "--units", "1000000000"], "GiB of memory"),
-    ([*ADDING, "--length", "10000000"], "GiB of memory"),
-    (["--task", "copy", "--samples", "1000000000"], "GiB of memory"),
+    ([*ADDING, "--units", "1024"], "weights, more than the 4,194,304 a saved run may have"),
+    ([*ADDING, "--units", "256", "--layers", "64"], "--units 256 with --layers 64 give the lstm model at least"),
+    ([*ADDING, "--length", "10000", "--samples", "10000000"], "GiB of memory"),
+    (["--task", "copy", "--length", "10000", "--samples", "10000000"], "GiB of memory"),
     (["--task", "stock", "--lookback", "10000000"], "lookback"),
+    # upper bounds, each named in the sentence (issue 21: these ran until killed)
+    ([*ADDING, "--epochs", "100000000000000000000"], "--epochs must be at most 10,000 (got 100000000000000000000)"),
+    ([*ADDING, "--layers", "100000"], "--layers must be at most 64 (got 100000)"),
+    ([*ADDING, "--units", "1000000000"], "--units must be at most 2,048"),
+    ([*ADDING, "--batch-size", "100001"], "--batch-size must be at most 100,000"),
+    ([*ADDING, "--probe-size", "10001"], "--probe-size must be at most 10,000"),
+    ([*ADDING, "--log-every", "1000001"], "--log-every must be at most 1,000,000"),
+    ([*ADDING, "--tbptt", "10001"], "--tbptt must be at most 10,000"),
+    (
+        [*ADDING, "--length", "10000000"],
+        "--length must be at most 10,000 (got 10000000): longer sequences need more memory",
+    ),
+    (["--task", "copy", "--samples", "1000000000"], "--samples must be at most 10,000,000"),
+    (["--task", "text", "--seq-len", "10001"], "--seq-len must be at most 10,000"),
+    (["--task", "text", "--stride", "10001"], "--stride must be at most 10,000"),
+    (["--task", "text", "--embedding-dim", "5000"], "--embedding-dim must be at most 2,048"),
+    (["--task", "text", "--max-chars", "1000000001"], "--max-chars must be at most 1,000,000,000"),
+    (["--task", "stock", "--horizon", "10001"], "--horizon must be at most 10,000"),
+    (["--task", "stock", "--folds", "100000"], "--folds must be at most 100 (got 100000)"),
+    (
+        ["--task", "stock", "--start", "2010-01-01", "--folds", "90"],
+        "734 windows are too few for 90 walk-forward folds",
+    ),
+    ([*ADDING, "--seed", "4294967296"], "--seed must be at most 4294967295 = 2^32 - 1"),
+    (
+        ["--task", "text", "--max-chars", "300"],
+        "300 characters (after --max-chars), too few for windows of --seq-len 40",
+    ),
+    (
+        lambda tmp: ["--task", "text", "--corpus", a_short_corpus(tmp)],
+        "short has 42 characters, too few for windows of --seq-len 40 in its train, validation and test parts "
+        "(about 410 are needed): use a longer text or a smaller --seq-len.",
+    ),
+    ([*ADDING, "--out", "/proc/x"], "No such file or directory (/proc/x): check the path and the disk"),
     ([*ADDING, "--learning-rate", "-1"], "--learning-rate must be a positive number"),
     ([*ADDING, "--learning-rate", "inf"], "--learning-rate must be a positive number"),
     ([*ADDING, "--learning-rate", "nan"], "--learning-rate must be a positive number"),
@@ -298,6 +339,14 @@ TRAIN_CASES = [
         lambda tmp: ["--config", bad_config(tmp, '{"config": {"task": "adding"}, "config": {}}')],
         "finished run (ValueError)",
     ),
+    (
+        lambda tmp: ["--config", bad_config(tmp, {"config": {"task": "adding", "seed": 2**32}})],
+        "--seed must be at most",
+    ),
+    (
+        lambda tmp: ["--config", bad_config(tmp, '{"config": {"task": "adding", "cells": ' + nested(500) + "}}")],
+        "The config's 'cells' is [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[..., which is not",
+    ),
 ]
 
 
@@ -339,6 +388,20 @@ SWEEP_CASES = [
 @pytest.mark.parametrize("args, words", SWEEP_CASES)
 def test_sweep_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, words):
     assert_refused(sweep.main, args, words, tmp_path, capsys)
+
+
+REMEDIES_CASES = [
+    (["--seeds", str(2**32)], "--seed must be at most 4294967295 = 2^32 - 1"),
+    (["--seeds", "-1"], "--seed must be at least 0"),
+    (["--epochs", "100000"], "--epochs must be at most 10,000"),
+]
+
+
+@pytest.mark.parametrize("args, words", REMEDIES_CASES)
+def test_remedies_refuse_seeds_and_budgets_out_of_bounds(tmp_path, capsys, args, words):
+    from pipelines import remedies
+
+    assert_refused(remedies.main, args, words, tmp_path, capsys)
 
 
 def damaged_state(experiment: Path, meta) -> None:
@@ -394,9 +457,15 @@ PREDICT_CASES = [
     ("text", ["--temperature", "nan"], "--temperature must be a number, 0 or more"),
     ("text", ["--prompt", ""], "--prompt is empty"),
     ("text", ["--samples", "5"], "--samples does not apply to text runs"),
-    ("adding", ["--samples", "1000000000"], "GiB of memory"),
+    ("adding", ["--samples", "1000000000"], "--samples must be at most 1,000,000"),
     ("adding", ["--samples", "0"], "--samples must be at least 1"),
     ("adding", ["--prompt", "Hi"], "--prompt does not apply to adding runs"),
+    # bounds, and the seeds train takes (issue 21)
+    ("adding", ["--seed", "-1"], "--seed must be at least 0 (got -1)"),
+    ("text", ["--seed", "-1"], "--seed must be at least 0 (got -1)"),
+    ("stock", ["--seed", str(2**32)], "--seed must be at most 4294967295"),
+    ("text", ["--length", "10000000"], "--length must be at most 100,000 (got 10000000)"),
+    ("stock", ["--show", "100001"], "--show must be at most 100,000"),
 ]
 
 

@@ -257,3 +257,24 @@ def test_a_full_or_read_only_disk_mid_training_is_one_sentence_and_resumable(
     assert train.main([*args, "--resume"]) == 0
     run = load_run(experiment / "lstm")
     assert len(run.history) == 2 and not (experiment / ".backup").exists()
+
+
+def test_a_file_name_a_folder_cannot_hold_gives_a_valid_default_name():
+    """A corpus "my corpus.txt" was refused as "experiment name 'text-my corpus' is not a plain folder
+    name" though no --name was given; the default is derived from the file's name, made plain."""
+    from models.experiment_store import check_name
+    from pipelines.tasks.text import TextConfig
+
+    parse = train.build_parser().parse_args
+    assert train.config_from_args(parse(["--task", "text", "--corpus", "my corpus.txt"])).experiment_name() == (
+        "text-my-corpus"
+    )
+    names = [
+        TextConfig(corpus="/data/Gedichte für Ühland (2).txt").experiment_name(),
+        TextConfig(corpus="x" * 300 + ".txt").experiment_name(),
+        TextConfig(corpus="  .txt").experiment_name(),
+        StockConfig(ticker="^GSPC").experiment_name(),
+        StockConfig(source="/data/$$$ prices.csv").experiment_name(),
+    ]
+    assert names[0] == "text-Gedichte-f-r-hland-2" and names[3] == "stock-GSPC" and names[4] == "stock-prices"
+    assert all(check_name(name) == name for name in names) and len(names[1]) == 100

@@ -7,16 +7,30 @@ Each field's `help` is also the --help text of the command-line option of the sa
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
-from models.cells import CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
+from models.cells import CELL_TABLE, CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
 from models.distribution import DISTRIBUTIONS
 from models.execution import JIT_COMPILE
-from models.experiment_store import check_name
+from models.experiment_store import MAX_NAME, check_name
+from models.run_checks import MAX_PARAMS, RECURRENT_BLOCKS
+
+# Upper bounds of the whole-number options: generous for real use, and a typo such as 10^20 epochs or
+# 100,000 layers is refused with a sentence instead of running until it is killed. Floats need only be
+# finite (a huge learning rate diverges at once, which is a result).
+SEED_MAX = 2**32 - 1  # what NumPy's and TensorFlow's seeding accept
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 100_000
+MAX_UNITS = 2048  # and the model no larger than a saved run may be (MAX_PARAMS)
+MAX_LAYERS = 64
+MAX_LOG_EVERY = 1_000_000
+MAX_PROBE_SIZE = 10_000
+MAX_STEPS = 10_000  # sequence length, window, lookback, truncation: time steps of one input
 
 
 def option(default, help: str, **metadata):
@@ -104,7 +118,14 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "units", "layers", "probe_size"):
             at_least(self, name, 1)
         at_least(self, "log_every", 0)
-        at_least(self, "seed", 0)
+        check_seed(self.seed)
+        at_most(self, "epochs", MAX_EPOCHS)
+        at_most(self, "batch_size", MAX_BATCH_SIZE)
+        at_most(self, "units", MAX_UNITS, "a larger layer would need more memory and time than one training can give")
+        at_most(self, "layers", MAX_LAYERS)
+        at_most(self, "log_every", MAX_LOG_EVERY, "0 records at epoch ends only")
+        at_most(self, "probe_size", MAX_PROBE_SIZE)
+        self.check_model_size()
         require(
             0 < self.learning_rate < math.inf, f"--learning-rate must be a positive number (got {self.learning_rate})."
         )
@@ -137,9 +158,28 @@ class TrainConfig:
             check_name(self.name)
         require(bool(str(self.out).strip()) and "\0" not in str(self.out), f"--out {self.out!r} is not a folder path.")
 
+    def check_model_size(self) -> None:
+        """Refuse a model larger than a saved run may be (models/run_checks.py refuses to load one of more
+        than MAX_PARAMS weights): counted as the fewest weights any model of these options has (an input
+        of one feature, one output), so a model that could be loaded is never refused."""
+        least, cell = max((self.least_weights(cell), cell) for cell in self.cells)
+        require(
+            least <= MAX_PARAMS,
+            f"--units {self.units} with --layers {self.layers} give the {cell} model at least {least:,} weights, more "
+            f"than the {MAX_PARAMS:,} a saved run may have (an LSTM of about 1,000 units): lower --units or --layers.",
+        )
+
+    def least_weights(self, cell: str) -> int:
+        """Kernels, recurrent kernels and a bias per block in every layer, then a head of one output."""
+        blocks = RECURRENT_BLOCKS[CELL_TABLE[cell].layer] * self.units
+        first, each_further = blocks * (1 + self.units + 1), blocks * (2 * self.units + 1)
+        return first + (self.layers - 1) * each_further + self.units + 1
+
     def check_remedies(self) -> None:
         """The options of the remedies that need a particular cell or training, refused where they do not apply."""
         require(self.tbptt is None or self.tbptt >= 1, f"--tbptt must be at least 1 or none (got {self.tbptt}).")
+        if self.tbptt is not None:
+            at_most(self, "tbptt", MAX_STEPS, "none turns truncation off")
         require(0 <= self.penalty < math.inf, f"--penalty must be 0 or a positive number (got {self.penalty}).")
         require(
             not self.penalty or self.cells == ["simple_rnn"],
@@ -182,6 +222,30 @@ def at_least(config, name: str, low: int) -> None:
     require(value >= low, f"--{name.replace('_', '-')} must be at least {low} (got {value}).")
 
 
+def at_most(config, name: str, high: int, why: str = "") -> None:
+    """Refuse a value above `high` with a sentence naming the bound (and why, if it is not obvious)."""
+    value = getattr(config, name)
+    reason = f": {why}" if why else ""
+    require(value <= high, f"--{name.replace('_', '-')} must be at most {high:,} (got {value}){reason}.")
+
+
+def check_seed(seed: int, option: str = "--seed") -> None:
+    """The one seed check of train, sweep --seeds, predict and remedies: 0 to 2^32 - 1, the seeds NumPy
+    and TensorFlow take (a larger one failed inside NumPy after the run folder was created)."""
+    require(seed >= 0, f"{option} must be at least 0 (got {seed}).")
+    require(
+        seed <= SEED_MAX, f"{option} must be at most {SEED_MAX} = 2^32 - 1, the largest seed NumPy takes (got {seed})."
+    )
+
+
+def plain_name(prefix: str, text: str, fallback: str) -> str:
+    """An experiment name `prefix` + `text` (a file's name, a ticker), every run of characters a folder name
+    may not hold made '-' and cut to the longest name allowed: a corpus "my corpus.txt" trains into
+    text-my-corpus, where "text-my corpus" would be refused."""
+    part = re.sub(r"[^A-Za-z0-9._=+-]+", "-", text).strip(".-_=+")
+    return prefix + (part[: MAX_NAME - len(prefix)].rstrip(".-_=+") or fallback)
+
+
 def config_from_dict(config_class: type[TrainConfig], values: dict) -> TrainConfig:
     """Rebuild a config saved in run.json; keys it does not know are an error, never ignored."""
     known = {spec.name for spec in fields(config_class)}
@@ -194,9 +258,15 @@ def config_from_dict(config_class: type[TrainConfig], values: dict) -> TrainConf
     for key, value in values.items():
         if not fits_type(value, hints[key]):
             raise ConfigError(
-                f"The config's {key!r} is {value!r}, which is not {type_name(hints[key])}: correct or remove it."
+                f"The config's {key!r} is {shown(value)}, which is not {type_name(hints[key])}: correct or remove it."
             )
     return config_class(**values)
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value from a config file as a sentence may quote it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def fits_type(value, hint) -> bool:
@@ -229,6 +299,10 @@ def values_without(values: dict, *names: str) -> dict[str, Any]:
 
 @dataclass
 class PredictOptions:
-    """Options of `pipelines.predict` shared by every task; each task extends them."""
+    """Options of `pipelines.predict` shared by every task; each task extends them (its own
+    __post_init__ calls this one)."""
 
     seed: int = option(0, "seed for sampling text or for generating fresh sequences")
+
+    def __post_init__(self):
+        check_seed(self.seed)

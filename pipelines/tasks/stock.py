@@ -18,9 +18,21 @@ from data.stock_scaling import first_input_day
 from models.inference import PREDICT_BATCH, forecast, scaling_of, stock_preprocessing
 from pipelines.evaluate import RidgeBaseline, beats_naive, forecast_metrics
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
-from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
+from pipelines.tasks.config import (
+    MAX_STEPS,
+    PredictOptions,
+    TrainConfig,
+    at_least,
+    at_most,
+    option,
+    plain_name,
+    require,
+)
 
 DEFAULT_TICKER = "AAPL"
+MAX_FOLDS = 100
+MIN_FOLD_WINDOWS = 10  # test windows of each walk-forward fold, and training windows of its first
+MAX_SHOWN = 100_000  # predict --show: forecasts printed
 
 
 @dataclass
@@ -39,14 +51,18 @@ class StockConfig(TrainConfig):
         super().__post_init__()
         at_least(self, "lookback", 1)
         at_least(self, "horizon", 1)
+        at_most(self, "lookback", MAX_STEPS)
+        at_most(self, "horizon", MAX_STEPS)
         require(self.target in TARGETS, f"--target must be one of {', '.join(TARGETS)} (got {self.target!r}).")
         require(self.folds == 0 or self.folds >= 2, f"--folds must be 0 (none) or at least 2 (got {self.folds}).")
+        at_most(self, "folds", MAX_FOLDS)
         if self.ticker is None:  # a CSV's series is named after its file, never after a real ticker
             self.ticker = series_name(self.source) if is_csv_source(self.source) else DEFAULT_TICKER
         require(bool(self.ticker.strip()), "--ticker is empty: give a symbol such as AAPL.")
 
     def default_name(self) -> str:
-        return f"stock-{self.ticker if is_csv_source(self.source) else self.ticker.upper()}"
+        """stock-<ticker> (a CSV's: its file name), reduced to what a folder name may hold (^GSPC: GSPC)."""
+        return plain_name("stock-", self.ticker if is_csv_source(self.source) else self.ticker.upper(), "prices")
 
 
 def is_csv_source(source: str) -> bool:
@@ -56,6 +72,25 @@ def is_csv_source(source: str) -> bool:
 def series_name(csv_path: str) -> str:
     """A CSV's name as a series (and experiment) name: its file name, reduced to plain characters."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(csv_path).stem).strip(".-_") or "csv"
+
+
+def check_folds(windows: int, config: StockConfig) -> None:
+    """Refuse more walk-forward folds than the windows allow: each fold tests on at least MIN_FOLD_WINDOWS
+    windows, and the first trains on at least as many, after the gap of a lookback that keeps them apart."""
+    gap = config.lookback + config.horizon - 1  # as walk_forward_folds leaves between train and test
+
+    def fits(folds: int) -> bool:
+        test = windows // (folds + 1)  # TimeSeriesSplit's test size
+        return test >= MIN_FOLD_WINDOWS and windows - folds * test - gap >= MIN_FOLD_WINDOWS
+
+    if fits(config.folds):
+        return
+    most = max((k for k in range(2, config.folds) if fits(k)), default=0)
+    fix = f"use --folds {most} or fewer" if most else "drop --folds (0)"
+    raise DataError(
+        f"{windows:,} windows are too few for {config.folds} walk-forward folds (each needs {MIN_FOLD_WINDOWS} test "
+        f"windows, the first as many training windows, after a gap of {gap}): {fix}, or use a longer date range."
+    )
 
 
 @dataclass
@@ -68,7 +103,9 @@ class StockPredict(PredictOptions):
     show: int = option(10, "how many of the latest forecasts to print")
 
     def __post_init__(self):
+        super().__post_init__()
         at_least(self, "show", 1)
+        at_most(self, "show", MAX_SHOWN)
         require(
             self.csv is None or (self.ticker is None and self.source is None),
             "--csv gives the prices itself: drop --ticker and --source.",
@@ -114,6 +151,8 @@ class StockTask(Task):
             train_end=first + split.boundaries[0],
         )
         X, y, target_day = scaling.training_windows(close)
+        if config.folds:  # refused now, not after every cell has trained
+            check_folds(len(target_day), config)
         context = StockContext(prices, scaling, target_day, split.test)
         test_dates = context.test_days(config.horizon)[2]
         parts = {"train": split.train, "validation": split.validation, "test": split.test}

@@ -14,9 +14,11 @@ from data import ConfigError, LabError, RunError
 from models.inference import PREDICT_BATCH
 from pipelines.memory import array_bytes, available_memory
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
-from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, config_from_dict, option
+from pipelines.tasks.config import MAX_STEPS, PredictOptions, TrainConfig, at_least, at_most, config_from_dict, option
 
 FRESH_SEED_OFFSET = 10_000  # fresh sequences use seeds no default training run uses
+MAX_SAMPLES = 10_000_000  # generated sequences of one training (the memory estimate may refuse fewer)
+MAX_FRESH_SAMPLES = 1_000_000  # sequences predict scores a run on
 
 
 @dataclass
@@ -28,6 +30,8 @@ class SyntheticConfig(TrainConfig):
         super().__post_init__()
         at_least(self, "length", 1)
         at_least(self, "samples", 30)  # enough to leave test sequences
+        at_most(self, "length", MAX_STEPS, "longer sequences need more memory and time than one training can give")
+        at_most(self, "samples", MAX_SAMPLES)
 
     def default_name(self) -> str:
         return f"{self.task}-T{self.length}"
@@ -38,7 +42,9 @@ class FreshSequences(PredictOptions):
     samples: int = option(1000, "fresh sequences to score the run on")
 
     def __post_init__(self):
+        super().__post_init__()
         at_least(self, "samples", 1)
+        at_most(self, "samples", MAX_FRESH_SAMPLES)
 
 
 class SyntheticTask(Task):

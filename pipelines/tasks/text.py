@@ -12,15 +12,36 @@ from typing import ClassVar
 
 import numpy as np
 
-from data import BUNDLED_CORPORA, CharVocab, ConfigError, chronological_split, load_corpus, windows_with_targets
+from data import (
+    BUNDLED_CORPORA,
+    CharVocab,
+    ConfigError,
+    DataError,
+    chronological_split,
+    load_corpus,
+    windows_with_targets,
+)
 from models.inference import PREDICT_BATCH, generate, text_preprocessing, text_setup_of
 from pipelines.evaluate import bits_per_char, unigram_bits_per_char
 from pipelines.memory import array_bytes
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
-from pipelines.tasks.config import PredictOptions, TrainConfig, at_least, option, require
+from pipelines.tasks.config import (
+    MAX_STEPS,
+    MAX_UNITS,
+    PredictOptions,
+    TrainConfig,
+    at_least,
+    at_most,
+    option,
+    plain_name,
+    require,
+)
 
 SAMPLE_TEMPERATURES = (0.5, 1.0)  # generated after training and kept in run.json
 SAMPLE_LENGTH = 200
+SPLIT = (0.8, 0.1)  # train and validation shares of the text; the test part is the rest
+MAX_CHARS = 1_000_000_000  # --max-chars: a gigabyte of text, far beyond what one CPU trains on
+MAX_GENERATED = 100_000  # predict --length: characters generated one model call each
 
 
 @dataclass
@@ -36,13 +57,19 @@ class TextConfig(TrainConfig):
         super().__post_init__()
         for name in ("seq_len", "stride", "embedding_dim"):
             at_least(self, name, 1)
+        at_most(self, "seq_len", MAX_STEPS)
+        at_most(self, "stride", MAX_STEPS)
+        at_most(self, "embedding_dim", MAX_UNITS)
         require(
             self.max_chars is None or self.max_chars >= 2,
             f"--max-chars must be at least 2 or none (got {self.max_chars}).",
         )
+        if self.max_chars is not None:
+            at_most(self, "max_chars", MAX_CHARS, "none reads the whole corpus")
 
     def default_name(self) -> str:
-        return "text-" + Path(self.corpus).stem
+        """text-<the corpus file's name>, reduced to the characters a folder name may hold."""
+        return plain_name("text-", Path(self.corpus).stem, "corpus")
 
 
 @dataclass
@@ -52,7 +79,9 @@ class TextPredict(PredictOptions):
     length: int = option(300, "characters to generate")
 
     def __post_init__(self):
+        super().__post_init__()
         at_least(self, "length", 1)
+        at_most(self, "length", MAX_GENERATED)
         require(
             0 <= self.temperature < math.inf, f"--temperature must be a number, 0 or more (got {self.temperature})."
         )
@@ -85,8 +114,11 @@ class TextTask(Task):
     def prepare(self, config: TextConfig) -> Prepared[TextContext]:
         corpus = load_corpus(config.corpus, config.max_chars)
         ids = corpus.vocab.encode(corpus.text)
+        try:
+            split = chronological_split(len(ids), config.seq_len, 1, fractions=SPLIT)
+        except DataError as exc:  # its own advice speaks of lookbacks and date ranges
+            raise DataError(too_short(corpus.name, len(ids), config)) from exc
         X, y, _ = windows_with_targets(ids, ids, config.seq_len, 1)
-        split = chronological_split(len(ids), config.seq_len, 1, fractions=(0.8, 0.1))
         parts = {name: getattr(split, name)[:: config.stride] for name in ("train", "validation", "test")}
         vocab_size = corpus.vocab.size
         return Prepared(
@@ -145,6 +177,19 @@ class TextTask(Task):
                 file=sys.stderr,
             )
         return run.generate(prompt, options.length, options.temperature, options.seed)
+
+
+def too_short(name: str, characters: int, config: TextConfig) -> str:
+    """Why a corpus gives no windows: each of its three parts needs a window and the character after it,
+    and the smallest part, the last 10%, comes first to lack one."""
+    need = round((config.seq_len + 1) / (1 - sum(SPLIT)))
+    cut = config.max_chars is not None and characters == config.max_chars
+    fix = "a larger --max-chars, a longer text" if cut else "a longer text"
+    return (
+        f"{name} has {characters:,} characters{' (after --max-chars)' if cut else ''}, too few for windows of "
+        f"--seq-len {config.seq_len} in its train, validation and test parts (about {need:,} are needed): "
+        f"use {fix} or a smaller --seq-len."
+    )
 
 
 def own_prompt(outputs: dict) -> str | None:
