@@ -31,7 +31,7 @@ from pipelines.cli import (
     print_table,
 )
 from pipelines.tasks import TASKS, get_task, task_of
-from pipelines.tasks.config import TrainConfig
+from pipelines.tasks.config import TrainConfig, check_seed
 from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 COMMAND_FLAGS = (
@@ -46,6 +46,9 @@ COMMAND_FLAGS = (
     "threads_per_trial",
     "ray_address",
 )
+MAX_VALUES = 100  # values of one sweep
+MAX_SEEDS = 100  # seeds per value
+MAX_TRIALS = 1_000  # values x seeds: each trial trains every cell
 
 
 def sweepable(config_class: type) -> dict[str, typing.Callable[[str], object]]:
@@ -168,20 +171,53 @@ def plan(args) -> tuple[TrainConfig, list, Parallel | None]:
         raise ConfigError(
             f"--{args.over.replace('_', '-')} is what the sweep varies: give its values with --values only."
         )
-    if len(set(args.seeds)) != len(args.seeds) or len(set(args.values)) != len(args.values):
-        raise ConfigError("--values and --seeds must name each value once: remove the repeats.")
-    try:
-        values = [readers[args.over](v) for v in args.values]
-    except ValueError as exc:
-        raise ConfigError(f"--values for {args.over} must be numbers or none: got {' '.join(args.values)}.") from exc
+    values = sweep_values(args.over, args.values, readers[args.over])
+    check_sweep_seeds(args.seeds, len(values))
     config = config_class(**given)
-    for value in values:  # each trial's config validates itself: refuse a bad value before any training
-        replace(config, **{args.over: value})
     if config.name is None:
         config = replace(config, name=f"sweep-{args.task}-{args.over}")
     experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
+    trials_of(config, args.over, values, args.seeds)  # each trial's config and name checks itself, before any training
     check_writable(config.out)
     return config, values, parallel_of(args)
+
+
+def sweep_values(over: str, given: list[str], read) -> list:
+    """The values as the option reads them, each once: "1" and "1.0" are the same gain, so the second
+    would overwrite the first's trial; refused before anything trains."""
+    if len(given) > MAX_VALUES:
+        raise ConfigError(
+            f"--values gives {len(given):,} values, more than the {MAX_VALUES} a sweep may have: split it into several sweeps."
+        )
+    try:
+        values = [read(v) for v in given]
+    except ValueError as exc:
+        raise ConfigError(f"--values for {over} must be numbers or none: got {' '.join(given)}.") from exc
+    for i, value in enumerate(values):
+        same = next((j for j in range(i) if values[j] == value), None)
+        if same is not None:
+            raise ConfigError(
+                f"--values gives {over} = {'none' if value is None else value} twice ({given[same]} and {given[i]}): name each value once."
+            )
+    return values
+
+
+def check_sweep_seeds(seeds: list[int], values: int) -> None:
+    """Each seed a seed NumPy can take, once, and not more trials than a sweep may have."""
+    if len(seeds) > MAX_SEEDS:
+        raise ConfigError(
+            f"--seeds gives {len(seeds):,} seeds, more than the {MAX_SEEDS} a sweep may have: give fewer."
+        )
+    for seed in seeds:
+        check_seed(seed, "--seeds")
+    repeated = next((seed for i, seed in enumerate(seeds) if seed in seeds[:i]), None)
+    if repeated is not None:
+        raise ConfigError(f"--seeds gives the seed {repeated} twice: name each seed once.")
+    if values * len(seeds) > MAX_TRIALS:
+        raise ConfigError(
+            f"{values} values x {len(seeds)} seeds make {values * len(seeds):,} trials, more than the {MAX_TRIALS:,} "
+            "a sweep may have: give fewer values or seeds."
+        )
 
 
 def execute(args) -> int:

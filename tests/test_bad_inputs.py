@@ -376,12 +376,23 @@ SWEEP = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "
 SWEEP_CASES = [
     ([*SWEEP, "--over", "units", "--values", "4", "0"], "--units must be at least 1 (got 0)"),
     ([*SWEEP, "--over", "units", "--values", "four"], "--values for units must be numbers"),
-    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", "0", "0"], "name each value once"),
+    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", "0", "0"], "--seeds gives the seed 0 twice"),
     ([*SWEEP, "--over", "gain", "--values", "1", "--name", "../x"], "not a plain folder name"),
     ([*SWEEP, "--over", "gain", "--values", "1", "--gain", "2"], "is what the sweep varies"),
     (["--task", "stock", "--over", "length", "--values", "10"], "Cannot sweep over 'length' for --task stock"),
     ([*SWEEP, "--over", "learning_rate", "--values", "-1"], "--learning-rate must be a positive number"),
-    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", "-1"], "--seed must be at least 0"),
+    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", "-1"], "--seeds must be at least 0"),
+    # values are compared as the option reads them, before anything trains; counts and seeds bounded (issue 21)
+    ([*SWEEP, "--over", "gain", "--values", "1", "1.0"], "--values gives gain = 1.0 twice (1 and 1.0)"),
+    ([*SWEEP, "--over", "units", "--values", "4", "04"], "--values gives units = 4 twice (4 and 04)"),
+    ([*SWEEP, "--over", "clipnorm", "--values", "none", "1", "None"], "clipnorm = none twice (none and None)"),
+    ([*SWEEP, "--over", "gain", "--values", *map(str, range(1, 5001))], "5,000 values, more than the 100"),
+    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", *map(str, range(101))], "101 seeds, more than the 100"),
+    (
+        [*SWEEP, "--over", "gain", "--values", *map(str, range(1, 51)), "--seeds", *map(str, range(50))],
+        "2,500 trials, more than the 1,000",
+    ),
+    ([*SWEEP, "--over", "gain", "--values", "1", "--seeds", "0", str(2**32)], "--seeds must be at most 4294967295"),
 ]
 
 
