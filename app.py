@@ -38,4 +38,5 @@ pages = {
         st.Page(runs_page.render, title="Runs", url_path="runs"),
     ],
 }
-st.navigation(pages).run()
+# Navigation along the top: a sidebar took 300 of 800 px on a narrow window and squeezed every chart.
+st.navigation(pages, position="top").run()

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.look import colour, figure_layout, line_style, reference_line
+from models.cells import title
 from models.gradient_log import (
     GLOBAL_GRAD,
     STEP,
@@ -62,7 +63,9 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
     high = np.percentile(finite, 99)
     # Ten decades below the top is already nothing; a lower floor would spend the colours on noise.
     low = max(np.percentile(finite, 1), high - VISIBLE_DECADES)
-    figure = make_subplots(rows=1, cols=len(cells), subplot_titles=cells, shared_yaxes=True)
+    figure = make_subplots(
+        rows=1, cols=len(cells), subplot_titles=[title(c) for c in cells], shared_yaxes=True, horizontal_spacing=0.06
+    )
     for index, cell in enumerate(cells, start=1):
         back, grid = grids[cell]
         figure.add_trace(
@@ -80,13 +83,11 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
             row=1,
             col=index,
         )
-        figure.update_xaxes(title_text="steps back", row=1, col=index)
+        figure.update_xaxes(nticks=4, row=1, col=index)  # few ticks: narrow panels must not run them together
+    figure.update_xaxes(title_text="steps back", row=1, col=1)  # once: one per panel overlapped on narrow windows
     figure.update_yaxes(title_text="training batch", row=1, col=1)
-    return figure_layout(
-        figure,
-        height,
-        coloraxis=dict(colorscale="Viridis", cmin=low, cmax=high, colorbar=dict(title="log10 ||dL/dh||")),
-    )
+    colorbar = dict(title=dict(text="log10 ||dL/dh||", side="right"), thickness=12)
+    return figure_layout(figure, height, coloraxis=dict(colorscale="Viridis", cmin=low, cmax=high, colorbar=colorbar))
 
 
 def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure:
