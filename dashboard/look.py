@@ -157,7 +157,18 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
             table[column] = values.map({True: "yes", False: "no", "True": "yes", "False": "no"}).fillna("—")
         elif values.dtype == object:
             table[column] = values.where(values.notna(), "—")
+        elif pd.api.types.is_float_dtype(values) and values.isna().any() and values.notna().any():
+            # st.dataframe shows a missing number as "None": as text, with the number formats below
+            table[column] = number_texts(column, values)
     return table
+
+
+def number_texts(column: str, values: pd.Series) -> pd.Series:
+    """Numbers as column_config would format them (a percentage, a whole count, or 4 significant
+    digits), and "—" where one is missing."""
+    known = values.dropna()
+    spec = ".2%" if column in PERCENT_COLUMNS else ".0f" if (known == known.round()).all() else ".4g"
+    return values.map(lambda value: "—" if pd.isna(value) else format(value, spec))
 
 
 def show_table(table: pd.DataFrame, task: str | None = None, **kwargs) -> None:

@@ -34,3 +34,14 @@ def test_the_overview_chart_draws_its_lines_grey_and_labels_them_where_they_are(
 def test_plain_text_keeps_its_words_and_escapes_markdown():
     assert plain("a  b\nc") == "a b c"
     assert plain("[x](y)") == r"\[x\]\(y\)"
+
+
+def test_a_missing_number_reads_as_a_dash_not_none():
+    import numpy as np
+    import pandas as pd
+
+    from dashboard.look import readable
+
+    table = readable(pd.DataFrame({"params": [1121.0, np.nan], "dm_p": [0.006276, np.nan], "mae": [0.9, 0.8]}))
+    assert list(table["params"]) == ["1121", "—"] and list(table["dm_p"]) == ["0.006276", "—"]
+    assert table["mae"].dtype == float  # a column with nothing missing stays numbers
