@@ -165,10 +165,9 @@ def build_parser() -> OneLineParser:
 
 
 def execute(args) -> int:
-    from data import ConfigError
+    from pipelines.sweep import check_sweep_seeds
 
-    if len(set(args.seeds)) != len(args.seeds):
-        raise ConfigError("--seeds names a seed twice: name each once.")
+    check_sweep_seeds(args.seeds, len(REMEDIES))  # the sweep's own check: each seed valid, once, not too many
     budget = {"epochs": args.epochs, "samples": args.samples, "jit_compile": args.jit_compile}
     for task in args.tasks:
         trial_configs(task, args.seeds, out=args.out, **budget)  # a bad option fails here, before any training

@@ -402,8 +402,10 @@ def test_sweep_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, word
 
 
 REMEDIES_CASES = [
-    (["--seeds", str(2**32)], "--seed must be at most 4294967295 = 2^32 - 1"),
-    (["--seeds", "-1"], "--seed must be at least 0"),
+    (["--seeds", str(2**32)], "--seeds must be at most 4294967295 = 2^32 - 1"),
+    (["--seeds", "-1"], "--seeds must be at least 0"),
+    (["--seeds", *map(str, range(101))], "more than the 100 a sweep may have"),
+    (["--seeds", "3", "3"], "gives the seed 3 twice"),
     (["--epochs", "100000"], "--epochs must be at most 10,000"),
 ]
 
