@@ -25,23 +25,31 @@ def edit_run_json(run: Path, edit) -> None:
 
 def shown_text(app: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "text", "code") for e in app.get(kind)]
-    return "\n".join([*parts, *(e.label for e in app.get("expandable"))])
+    return "\n".join([*parts, *(e.label for e in app.expander)])
 
 
 def test_run_json_text_goes_into_markdown_escaped(runs, tmp_path, monkeypatch):
     root = tmp_path / "runs"
     shutil.copytree(runs["adding"].path, root / "adding-T10")
     for cell in ("simple_rnn", "lstm", "gru"):
-        edit_run_json(
-            root / "adding-T10" / cell,
-            lambda i: (i.update(created=FETCHING), i["model"].update(trainable_params=FETCHING)),
-        )
+        edit_run_json(root / "adding-T10" / cell, lambda i: i.update(created=FETCHING))
     monkeypatch.setenv("VGL_RUNS_DIR", str(root))
     app = page("runs_page").run()
     assert not app.exception and not app.error
     text = shown_text(app)
     assert r"\!\[x\]\(http\://127\.0\.0\.1\:8599/from\-markdown\.png\)" in text  # shown, escaped
     assert FETCHING not in text  # never as Markdown that would fetch the image
+
+
+def test_a_parameter_count_that_is_not_the_models_is_refused(runs, tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    shutil.copytree(runs["adding"].path, root / "adding-T10")
+    edit_run_json(root / "adding-T10" / "lstm", lambda i: i["model"].update(trainable_params=FETCHING))
+    monkeypatch.setenv("VGL_RUNS_DIR", str(root))
+    app = page("runs_page").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "parameter" in app.error[0].value
+    assert FETCHING not in shown_text(app)
 
 
 def test_a_text_run_naming_a_local_file_never_shows_it(runs, tmp_path, monkeypatch):
