@@ -127,7 +127,7 @@ def test_heatmap_titles_name_the_cells(server, browser):
     page = open_page(browser, f"{server}/gradients?experiment=adding-T10")
     page.wait_for_selector(".js-plotly-plot .heatmaplayer", timeout=LOAD)
     titles = page.locator(".js-plotly-plot .annotation-text").all_text_contents()  # SVG text: no innerText
-    assert {"simple_rnn", "lstm", "gru"} <= set(titles)
+    assert {"SimpleRNN", "LSTM", "GRU"} <= set(titles)  # the cells' titles from models/cells.py
     page.close()
 
 
