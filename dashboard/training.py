@@ -46,7 +46,8 @@ def render() -> None:
         "Solid: the loss on the training batches; dashed: on the validation split. A cell whose curve stays on "
         "the dotted baseline has learned nothing the baseline does not already know."
         if level
-        else "Solid: the loss on the training batches; dashed: on the validation split (scaled targets)."
+        else "Solid: the loss on the training batches; dashed: on the validation split"
+        + (f" (in {task.loss_units})." if task and task.loss_units else ".")
     )
     if found.gradients:
         st.subheader("Gradient norm over training")

@@ -109,6 +109,16 @@ def test_copy_task_trains_with_a_per_step_head_and_logs_its_gradient(tmp_path):
     predicted = run.model.predict(probe_x, verbose=0)
     picked = np.take_along_axis(predicted[:, -10:], probe_y[:, -10:, None], axis=-1)
     assert run.gradients["loss"][-1] == pytest.approx(-np.mean(np.log(picked)), rel=1e-4)
+    # the Training page draws the memoryless score beside the loss: the loss must be in test_xent's units
+    level = TASKS["copy"].loss_level(result.table)
+    assert level == ("memoryless", pytest.approx(10 * math.log(8) / 25))
+    test_x, test_y = x[270:], y[270:]
+    import keras
+
+    predicted = run.model.predict(test_x, verbose=0)
+    keras_loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(test_y, predicted)))  # fit's loss
+    ours = TASKS["copy"].metrics(config, test_y, predicted)["test_xent"]
+    assert keras_loss == pytest.approx(ours, rel=1e-4)
 
 
 def test_help_and_usage_errors_start_no_tensorflow():

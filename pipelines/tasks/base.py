@@ -83,6 +83,7 @@ class Task(ABC):
     baseline_names: ClassVar[tuple[str, ...]] = ()  # the comparison rows that are baselines, not cells
     column_help: ClassVar[dict[str, str]] = {}  # this task's own tooltips for comparison columns
     remedy_length: ClassVar[int | None] = None  # T at which the remedies compare (a task with a length)
+    loss_units: ClassVar[str] = ""  # what the training loss is measured in, where a page must say it
 
     @abstractmethod
     def prepare(self, config) -> Prepared:

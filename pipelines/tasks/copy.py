@@ -33,6 +33,13 @@ class CopyTask(SyntheticTask):
     column_help = {"solved": f"Recall accuracy of at least {SOLVED_ACCURACY:.0%}."}
     remedy_length = 50
 
+    def loss_level(self, comparison):
+        rows = comparison.set_index("model")
+        if self.baseline_name not in rows.index:
+            return None
+        # the training loss is the cross-entropy per step over the whole sequence, as test_xent
+        return self.baseline_name, float(rows.loc[self.baseline_name, "test_xent"])
+
     def generate(self, config, samples, seed):
         return copy_task(samples, config.length, seed=seed)
 

@@ -16,7 +16,7 @@ from data import TARGETS, DataError, StockScaling, chronological_split, load_pri
 from data.prices import SOURCES
 from data.stock_scaling import first_input_day
 from models.inference import PREDICT_BATCH, forecast, scaling_of, stock_preprocessing
-from pipelines.evaluate import RidgeBaseline, beats_naive, forecast_metrics
+from pipelines.evaluate import RidgeBaseline, beats_naive, conformal_intervals, forecast_metrics
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import (
     MAX_STEPS,
@@ -118,15 +118,23 @@ class StockContext:
     scaling: StockScaling
     target_day: np.ndarray  # per window: index in the close series of the day it forecasts
     test: np.ndarray  # window indices of the test split
+    validation: np.ndarray  # window indices of the validation split: the forecast intervals' calibration days
 
     @property
     def close(self) -> np.ndarray:
         return self.prices["Close"].to_numpy(dtype=float)
 
-    def test_days(self, horizon: int) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
-        """Actual close, the close `horizon` days before (the naive forecast) and the date of every test target."""
-        days = self.target_day[self.test]
+    def days(self, windows: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+        """Actual close, the close `horizon` days before (the naive forecast) and the date of every target
+        of `windows`."""
+        days = self.target_day[windows]
         return self.close[days], self.close[days - horizon], self.prices.index[days]
+
+    def test_days(self, horizon: int) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+        return self.days(self.test, horizon)
+
+    def validation_days(self, horizon: int) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+        return self.days(self.validation, horizon)
 
 
 class StockTask(Task):
@@ -135,6 +143,7 @@ class StockTask(Task):
     config_class = StockConfig
     predict_class = StockPredict
     headline = "mase"
+    loss_units = "the scaled targets, not dollars"
     baseline_names = ("naive", "ridge")  # tomorrow = today, and a Ridge regression on the same windows
     default_run = {"epochs": 10}
 
@@ -153,7 +162,7 @@ class StockTask(Task):
         X, y, target_day = scaling.training_windows(close)
         if config.folds:  # refused now, not after every cell has trained
             check_folds(len(target_day), config)
-        context = StockContext(prices, scaling, target_day, split.test)
+        context = StockContext(prices, scaling, target_day, split.test, split.validation)
         test_dates = context.test_days(config.horizon)[2]
         parts = {"train": split.train, "validation": split.validation, "test": split.test}
         data_info = {
@@ -173,25 +182,39 @@ class StockTask(Task):
         )
 
     def baselines(self, config: StockConfig, prepared: Prepared[StockContext]) -> Baselines:
-        actual, previous, _ = prepared.context.test_days(config.horizon)
+        """Naive and Ridge on the test days, with split-conformal intervals calibrated on the validation
+        days (their bounds join the predictions: naive_lo80, naive_hi80, ...)."""
+        context = prepared.context
+        actual, previous, _ = context.test_days(config.horizon)
+        val_actual, val_previous, _ = context.validation_days(config.horizon)
         ridge = RidgeBaseline().fit(prepared.train.x, prepared.train.y)
         predictions = {
             "naive": previous,
-            "ridge": prepared.context.scaling.to_prices(ridge.predict(prepared.test.x), previous),
+            "ridge": context.scaling.to_prices(ridge.predict(prepared.test.x), previous),
         }
-        rows = [
-            {"model": name, **forecast_metrics(actual, values, previous, config.horizon)}
-            for name, values in predictions.items()
-        ]
-        return Baselines(rows, predictions)
+        validation = {
+            "naive": val_previous,
+            "ridge": context.scaling.to_prices(ridge.predict(prepared.validation.x), val_previous),
+        }
+        rows, bounds = [], {}
+        for name, values in predictions.items():
+            columns, coverage = conformal_intervals(name, val_actual - validation[name], values, actual)
+            rows.append({"model": name, **forecast_metrics(actual, values, previous, config.horizon), **coverage})
+            bounds.update(columns)
+        return Baselines(rows, {**predictions, **bounds})
 
     def evaluate(self, config, prepared: Prepared[StockContext], model, cell, baselines) -> Evaluation:
         # The same code path as a saved run's forecast, so loading the run reproduces these numbers.
-        forecasts = forecast(model, prepared.context.prices, prepared.context.scaling)
-        predicted = forecasts["forecast"].to_numpy()[prepared.context.test]
+        forecasts = forecast(model, prepared.context.prices, prepared.context.scaling)["forecast"].to_numpy()
+        predicted = forecasts[prepared.context.test]
         actual, previous, dates = prepared.context.test_days(config.horizon)
         metrics = forecast_metrics(actual, predicted, previous, config.horizon)
         metrics["beats_naive"] = beats_naive(metrics)
+        # Split-conformal intervals: half-widths from the same forecasts' residuals on the validation days.
+        val_actual = prepared.context.validation_days(config.horizon)[0]
+        residuals = val_actual - forecasts[prepared.context.validation]
+        bounds, coverage = conformal_intervals(cell, residuals, predicted, actual)
+        metrics.update(coverage)
         table = pd.DataFrame(
             {
                 "date": dates.strftime("%Y-%m-%d"),
@@ -199,6 +222,7 @@ class StockTask(Task):
                 "actual": actual,
                 **baselines.predictions,
                 cell: predicted,
+                **bounds,
             }
         )
         return Evaluation(metrics, predictions=table)
