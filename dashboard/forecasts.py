@@ -1,5 +1,6 @@
 """Forecasts page: actual prices against every cell and the naive and Ridge forecasts, the metrics with
-MASE, a lag check that exposes the persistence trap, residuals, folds, and re-forecasting an upload.
+MASE, a lag check that exposes the persistence trap, a model's 80% and 95% forecast intervals, residuals,
+folds, and re-forecasting an upload.
 """
 
 from __future__ import annotations
@@ -13,17 +14,112 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.experiments import choose_experiment, runs_root
-from dashboard.look import figure_layout, line_style, reference_line, show_table
+from dashboard.look import colour, figure_layout, is_baseline, line_style, reference_line, show_table
 from data import LabError
 from data.prices import parse_price_csv
-from pipelines.evaluate import beats_naive, forecast_metrics, lag_correlations
+from pipelines.evaluate import INTERVAL_COVERAGES, beats_naive, forecast_metrics, interval_columns, lag_correlations
 
 NOT_SERIES = ("date", "previous_close", "actual")
 MAX_LAG = 3
+BAND_OPACITY = {0.80: 0.35, 0.95: 0.18}  # the narrower band darker, drawn over the wider one
+
+
+def bound_columns(predictions: pd.DataFrame) -> set[str]:
+    """The interval bounds in the table (lstm_lo80, ...): columns, not forecasts."""
+    return {
+        column
+        for name in predictions.columns
+        for coverage in INTERVAL_COVERAGES
+        for column in interval_columns(name, coverage)
+        if column in predictions
+    }
 
 
 def series_names(predictions: pd.DataFrame) -> list[str]:
-    return [c for c in predictions.columns if c not in NOT_SERIES]
+    bounds = bound_columns(predictions)
+    return [c for c in predictions.columns if c not in NOT_SERIES and c not in bounds]
+
+
+def interval_models(predictions: pd.DataFrame) -> list[str]:
+    """The forecasts saved with every interval bound (none in a run saved before the intervals)."""
+    return [
+        name
+        for name in series_names(predictions)
+        if all(column in predictions for c in INTERVAL_COVERAGES for column in interval_columns(name, c))
+    ]
+
+
+def default_interval_model(models: list[str], comparison: pd.DataFrame) -> str:
+    """The cell with the lowest MASE among `models` (a baseline only when no cell has intervals)."""
+    mase = comparison.set_index(comparison["model"].astype(str))["mase"] if "mase" in comparison else pd.Series()
+    cells = [m for m in models if not is_baseline(m)] or models
+    scored = [m for m in cells if m in mase.index and pd.notna(mase[m])]
+    return min(scored, key=lambda m: mase[m]) if scored else cells[0]
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """'#RRGGBB' as 'rgba(r, g, b, alpha)' (another colour form: a translucent grey)."""
+    digits = hex_colour.lstrip("#")
+    if len(digits) != 6:
+        return f"rgba(128, 128, 128, {alpha})"
+    r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def interval_chart(predictions: pd.DataFrame, model: str) -> go.Figure:
+    """`model`'s forecast with its 95% and 80% intervals as translucent bands, and the actual close."""
+    figure = go.Figure()
+    index = series_names(predictions).index(model)  # the fallback colour of an unlisted name, as elsewhere
+    shade = colour(model, index)
+    for coverage in sorted(INTERVAL_COVERAGES, reverse=True):  # the wide band first, the narrow one over it
+        lower, upper = interval_columns(model, coverage)
+        # too few validation days for a coverage give an infinite half-width: nothing to draw
+        low, high = (predictions[c].replace([np.inf, -np.inf], np.nan) for c in (lower, upper))
+        label = f"{round(100 * coverage)}% interval"
+        figure.add_trace(
+            go.Scatter(
+                x=predictions["date"],
+                y=low,
+                mode="lines",
+                line=dict(width=0),
+                showlegend=False,
+                name=f"{label} (lower)",
+                hoverinfo="skip",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=predictions["date"],
+                y=high,
+                mode="lines",
+                line=dict(width=0),
+                fill="tonexty",
+                fillcolor=rgba(shade, BAND_OPACITY.get(coverage, 0.25)),
+                name=label,
+                hoverinfo="skip",
+            )
+        )
+    figure.add_trace(go.Scatter(x=predictions["date"], y=predictions[model], name=model, line=line_style(model, index)))
+    actual = {**line_style("actual"), "width": 2}
+    figure.add_trace(go.Scatter(x=predictions["date"], y=predictions["actual"], name="actual", line=actual))
+    return figure_layout(figure, 380, title=f"{model}: forecast with its intervals", yaxis_title="close (USD)")
+
+
+def show_intervals(predictions: pd.DataFrame, comparison: pd.DataFrame) -> None:
+    """The bands of a chosen model, when the run saved them (runs from before the intervals did not)."""
+    models = interval_models(predictions)
+    if not models:
+        return
+    st.subheader("Forecast intervals")
+    default = default_interval_model(models, comparison)
+    model = st.selectbox("Intervals of", models, index=models.index(default), key="interval-model")
+    st.plotly_chart(interval_chart(predictions, model))
+    st.caption(
+        "Split-conformal intervals: each forecast ± the absolute error it did not exceed on 80% (95%) of the "
+        "validation days (with the finite-sample correction). coverage_80 and coverage_95 in the table are the "
+        "shares of test days whose close fell inside: near 0.80 and 0.95 when the errors of the validation "
+        "days are like those of the test days; far below when the test period is more volatile."
+    )
 
 
 def forecast_chart(predictions: pd.DataFrame, title: str) -> go.Figure:
@@ -130,6 +226,7 @@ def render() -> None:
         "Correlation of each forecast's daily moves with the actual moves some days earlier. A model that "
         "learned only to repeat the last close peaks at lag 1: its chart looks right, one day late."
     )
+    show_intervals(predictions, found.comparison)
     st.subheader("Residuals")
     st.plotly_chart(residual_chart(predictions))
     if "fold_mase_mean" in found.comparison:

@@ -1,5 +1,6 @@
 """The metrics every task scores with: forecast errors in price units against the naive forecast, a
-Ridge baseline on the same windows, and bits per character against a unigram model.
+Ridge baseline on the same windows, split-conformal prediction intervals, and bits per character
+against a unigram model.
 
 Baselines follow the estimator shape (fit, predict) so one loop scores cells and baselines.
 scikit-learn is imported inside the functions: it takes 1.5 s, which `--help` must not pay.
@@ -7,9 +8,12 @@ scikit-learn is imported inside the functions: it takes 1.5 s, which `--help` mu
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 SIGNIFICANCE = 0.05  # "beats naive" needs a Diebold-Mariano p-value below this
+INTERVAL_COVERAGES = (0.80, 0.95)  # the nominal coverages of the forecast intervals
 
 
 def forecast_metrics(actual, predicted, previous_close, horizon: int = 1) -> dict[str, float]:
@@ -79,6 +83,66 @@ def lag_correlations(forecast, actual, max_lag: int = 3) -> dict[int, float]:
         enough = keep.sum() > 2 and np.std(f[keep]) > 0 and np.std(a[keep]) > 0
         found[lag] = float(np.corrcoef(f[keep], a[keep])[0, 1]) if enough else float("nan")
     return found
+
+
+def conformal_halfwidth(residuals, coverage: float) -> float:
+    """Split-conformal half-width for nominal `coverage` (1 - alpha) from the residuals (actual - forecast)
+    of n calibration days: the k-th smallest absolute residual, k = ceil((n + 1) * coverage), i.e. the
+    ceil((n+1)(1-alpha))/n empirical quantile. forecast ± it covers a fresh day with probability at least
+    `coverage` when the residuals are exchangeable. inf when n is too small (k > n); NaN when a residual is
+    not finite (a forecast that failed gives no interval)."""
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must lie strictly between 0 and 1 (got {coverage}).")
+    scores = np.abs(np.asarray(residuals, dtype=float).ravel())
+    if not np.isfinite(scores).all():
+        return float("nan")
+    k = math.ceil((len(scores) + 1) * coverage - 1e-9)  # 1e-9: (n + 1) * 0.8 may land a hair above an integer
+    if k > len(scores):
+        return float("inf")
+    return float(np.sort(scores)[k - 1])
+
+
+def interval_bounds(forecast, halfwidth: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval forecast ± halfwidth on every day: (lower, upper)."""
+    forecast = np.asarray(forecast, dtype=float)
+    return forecast - halfwidth, forecast + halfwidth
+
+
+def interval_coverage(actual, forecast, halfwidth: float) -> float:
+    """Share of days whose actual lies in forecast ± halfwidth (bounds included), computed from the
+    bounds themselves, so it can be recomputed exactly from saved bounds. NaN without days or without a
+    half-width (NaN)."""
+    actual = np.asarray(actual, dtype=float)
+    if not len(actual) or np.isnan(halfwidth):
+        return float("nan")
+    lower, upper = interval_bounds(forecast, halfwidth)
+    return float(np.mean((lower <= actual) & (actual <= upper)))
+
+
+def interval_columns(model: str, coverage: float) -> tuple[str, str]:
+    """The predictions-table columns of a model's interval: e.g. ("lstm_lo80", "lstm_hi80")."""
+    percent = round(100 * coverage)
+    return f"{model}_lo{percent}", f"{model}_hi{percent}"
+
+
+def coverage_key(coverage: float) -> str:
+    """The comparison-table column of the empirical coverage at `coverage`: e.g. "coverage_80"."""
+    return f"coverage_{round(100 * coverage)}"
+
+
+def conformal_intervals(
+    model: str, calibration_residuals, forecast, actual, coverages=INTERVAL_COVERAGES
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """A model's split-conformal intervals at each coverage: half-widths from its residuals on the
+    calibration (validation) days, applied to its `forecast` of the test days. Returns the bound columns
+    ({"lstm_lo80": ..., "lstm_hi80": ..., ...}) and the empirical coverage on the test days ({"coverage_80": ...})."""
+    columns, found = {}, {}
+    for coverage in coverages:
+        halfwidth = conformal_halfwidth(calibration_residuals, coverage)
+        lower, upper = interval_columns(model, coverage)
+        columns[lower], columns[upper] = interval_bounds(forecast, halfwidth)
+        found[coverage_key(coverage)] = interval_coverage(actual, forecast, halfwidth)
+    return columns, found
 
 
 class RidgeBaseline:
