@@ -6,7 +6,6 @@ own cell and takes dL/dh_t, dL/dx_t, weight-gradient norms and LSTM gate means w
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import keras
@@ -30,7 +29,10 @@ from models.gradient_log import (
     save_gradient_log,
     weight_grad_key,
 )
+from models.tensorboard_log import HEATMAP_ROWS, write_record
 from models.tf_internals import distribute_strategy_of
+
+_GRADIENT = "gradient:"  # probe outputs of the variables' gradients, for TensorBoard; never in the log
 
 
 class GradientLogger(keras.callbacks.Callback):
@@ -54,13 +56,20 @@ class GradientLogger(keras.callbacks.Callback):
         probe_weights: weights of the probe loss, shaped like the loss per sample (or per sample
             and step, for a per-step head), as Keras' sample_weight: e.g. 1 only on the steps that
             need memory, so L is the loss on what must be remembered. Defaults to `None` (the mean).
-        tensorboard_dir: also write TensorBoard scalars and histograms there. Defaults to `None`.
         truncate_every: K when the model is trained by truncated back-propagation through time
             (`--tbptt K`): the probe stops the gradient between chunks of K steps as training
             does, so the log shows the gradient the optimizer gets. Defaults to `None`.
         jit_compile: compile the probe with XLA: True, False, or "auto" to do as the model's own
             training step (`model.jit_compile`). Compiling costs ~0.6 s more than tracing, once; a
             record at T = 100 is then about 2x faster (bench/bench_compiled_parts.py). Defaults to `"auto"`.
+        log_dir: also write each record there for TensorBoard (`tensorboard --logdir DIR`), at its
+            training step: every scalar of the record (loss, `horizon/<layer>`, decays, weight and global
+            gradient norms), `reach/<layer>`, `h_grad_norm/<layer>/step_back_<k>` for k = 0, 1, 2, 5,
+            10, ...; the image `gradient_heatmap/<layer>` (records x steps back, log10 ||dL/dh_t||);
+            histograms of each profile over time and of each trainable variable's gradient on the probe
+            (`weight_grad/<variable path>`). Needs TensorFlow only (models/tensorboard_log.py); the log and
+            the training are the same with it or without. Defaults to `None`.
+        tensorboard_dir: the earlier name of `log_dir`. Defaults to `None`.
 
     Example:
 
@@ -81,6 +90,7 @@ class GradientLogger(keras.callbacks.Callback):
         probe_weights=None,
         truncate_every: int | None = None,
         jit_compile: bool | str = "auto",
+        log_dir: str | Path | None = None,
     ):
         super().__init__()
         if keras.backend.backend() != "tensorflow":
@@ -102,10 +112,8 @@ class GradientLogger(keras.callbacks.Callback):
             raise ValueError(
                 f"probe_weights has shape {self.probe_weights.shape}: it needs the leading shape of the targets ({self.probe_y.shape}) and a weight above 0."
             )
-        if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
-            raise RuntimeError(
-                "tensorboard_dir needs the tensorboard package: pip install 'vanishing-gradient-lab[tensorboard]'."
-            )
+        if log_dir is not None and tensorboard_dir is not None and str(log_dir) != str(tensorboard_dir):
+            raise ValueError(f"log_dir {log_dir!r} and tensorboard_dir {tensorboard_dir!r} differ: pass log_dir alone.")
         if truncate_every is not None and truncate_every < 1:
             raise ValueError(f"truncate_every must be None or at least 1, got {truncate_every}.")
         if jit_compile not in (True, False, "auto"):
@@ -113,7 +121,7 @@ class GradientLogger(keras.callbacks.Callback):
         self.jit_compile = jit_compile
         self.truncate_every = truncate_every
         self.every_n_batches = every_n_batches
-        self.tensorboard_dir = tensorboard_dir
+        self.log_dir = None if log_dir is None and tensorboard_dir is None else str(log_dir or tensorboard_dir)
         self._records: list[dict[str, np.ndarray | float]] = []
         self._batches_seen = 0
         self._epoch_start = 0  # batches seen when the current epoch began
@@ -135,10 +143,10 @@ class GradientLogger(keras.callbacks.Callback):
             self._logged_model, self._restored = self.model, False
             self._probe_fn = self._build_probe(self.model)
         self._epoch = 0
-        if self.tensorboard_dir:
+        if self.log_dir is not None and self._writer is None:  # one event file for every fit of this logger
             import tensorflow as tf
 
-            self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
+            self._writer = tf.summary.create_file_writer(self.log_dir)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -158,6 +166,16 @@ class GradientLogger(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
+            self._writer.flush()
+
+    @property
+    def tensorboard_dir(self) -> str | None:
+        """The earlier name of `log_dir`."""
+        return self.log_dir
+
+    def close(self) -> None:
+        """Close the TensorBoard event file (a later fit opens a new one); everything is flushed after each record anyway."""
+        if self._writer is not None:
             self._writer.close()
             self._writer = None
 
@@ -169,6 +187,7 @@ class GradientLogger(keras.callbacks.Callback):
             self._probe_fn = self._build_probe(self.model)
         weights = np.ones(1, "float32") if self.probe_weights is None else self.probe_weights
         out = {k: v.numpy() for k, v in self._run_probe(self.probe_x, self.probe_y, weights).items()}
+        gradients = {k[len(_GRADIENT) :]: out.pop(k) for k in list(out) if k.startswith(_GRADIENT)}
         row: dict[str, np.ndarray | float] = {STEP: self._batches_seen, EPOCH: self._epoch, LOSS: float(out.pop(LOSS))}
         row.update(out)
         for layer in self._layers:
@@ -179,8 +198,9 @@ class GradientLogger(keras.callbacks.Callback):
             finite = np.isfinite(kernel).all()  # a diverged training leaves NaN weights: no SVD of those
             row[recurrent_norm_key(layer.name)] = float(np.linalg.norm(kernel, 2)) if finite else float("nan")
         self._records.append(row)
-        if self._writer is not None:
-            self._write_tensorboard(row)
+        if self._writer is not None:  # after the record is taken; draws no random numbers
+            history = {layer: [r[h_grad_key(layer)] for r in self._records[-HEATMAP_ROWS:]] for layer in self._layers}
+            write_record(self._writer, row, history, self._layers, gradients)
 
     def _run_probe(self, *args) -> dict:
         """The probe, or under a tf.distribute strategy (--distribute) the probe run by each replica on
@@ -246,6 +266,7 @@ class GradientLogger(keras.callbacks.Callback):
         variables = model.trainable_variables
         weighted = self.probe_weights is not None
         truncate = self.truncate_every
+        with_gradients = self.log_dir is not None  # each variable's gradient itself, for TensorBoard alone
 
         def probe(x, y, weights):
             probes = {layer.name: tf.zeros((steps, batch, layer.cell.units), dtype=dtype) for layer in rnns}
@@ -271,6 +292,8 @@ class GradientLogger(keras.callbacks.Callback):
             for var, g in zip(variables, w_grads, strict=True):
                 norm = tf.norm(g) if g is not None else tf.constant(0.0)
                 out[weight_grad_key(var.path)] = norm
+                if with_gradients and g is not None:
+                    out[_GRADIENT + var.path] = tf.convert_to_tensor(g)
                 w_norms.append(norm)
             out[GLOBAL_GRAD] = tf.sqrt(tf.add_n([n * n for n in w_norms]))
             for name, gates in forward.gates.items():
@@ -285,20 +308,6 @@ class GradientLogger(keras.callbacks.Callback):
 
         compiled = model.jit_compile if self.jit_compile == "auto" else self.jit_compile
         return xla_function(probe, bool(compiled))
-
-    def _write_tensorboard(self, row) -> None:
-        import tensorflow as tf
-
-        step = int(row[STEP])
-        with self._writer.as_default():
-            for key, value in row.items():
-                if key in (STEP, EPOCH):
-                    continue
-                if np.ndim(value) == 0:  # loss, horizons, decays, weight and global norms
-                    tf.summary.scalar(key, float(value), step=step)
-                else:  # profiles over time: gradient norms and gate means
-                    tf.summary.histogram(key + "/log10", np.log10(np.maximum(value, 1e-30)), step=step)
-            self._writer.flush()
 
 
 def activation_slope(activation, hidden):

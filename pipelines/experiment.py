@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -20,7 +20,7 @@ from models.cells import CELLS, trains_by_gradient
 from models.custom_fit import fit_epoch, make_train_step
 from models.distribution import distribution_scope
 from models.execution import Execution, choose_execution, compile_model, on_gpu, probe_compiled
-from models.experiment_store import ExperimentRequest, ExperimentWriter
+from models.experiment_store import ExperimentWriter
 from models.faults import batch_fault_callbacks, fault_point
 from models.gradient_log import summarize
 from models.reseed import reseed
@@ -68,15 +68,7 @@ def run_experiment(
     experiment is locked while it is written; cells already in the folder are kept in its tables.
     """
     task = task_of(config)
-    request = ExperimentRequest(
-        config.out,
-        config.experiment_name(),
-        tuple(config.cells),
-        config.to_dict(),
-        option_defaults(config),
-        overwrite=overwrite,
-        resume=resume,
-    )
+    request = config.request(overwrite=overwrite, resume=resume)
     request.check()  # refuse before preparing data
     check_memory(task, config)
     prepared = task.prepare(config)
@@ -112,11 +104,6 @@ def run_experiment(
         writer.finish(table)
     runs = {cell: writer.run_folder(cell) for cell in table["model"] if cell in CELLS}
     return ExperimentResult(writer.path, table, runs, notes + setup.notes)
-
-
-def option_defaults(config: TrainConfig) -> dict:
-    """Every option's default, for comparing with experiments saved before an option existed."""
-    return {spec.name: spec.default for spec in fields(config) if spec.default is not MISSING}
 
 
 def _part_of(report: Report, index: int, count: int) -> Report:
@@ -180,6 +167,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
             probe_weights=setup.task.probe_weights(probe_y),
             truncate_every=config.tbptt,
             jit_compile=probe_compiled(config.jit_compile),
+            log_dir=tensorboard_dir(config, cell),
         )
         state = TrainingState(options=writer.options)
         if resume and state_file.is_file():
@@ -320,6 +308,11 @@ def fit_reservoir(
     loss = model.evaluate(prepared.train.x, prepared.train.y, batch_size=config.batch_size, verbose=0)
     val_loss = model.evaluate(prepared.validation.x, prepared.validation.y, batch_size=config.batch_size, verbose=0)
     return {"loss": float(loss), "val_loss": float(val_loss), "seconds": seconds}
+
+
+def tensorboard_dir(config: TrainConfig, cell: str) -> str | None:
+    """Where --tensorboard DIR puts a cell's TensorBoard log: DIR/<experiment>/<cell>, a run of its own."""
+    return None if config.tensorboard is None else str(Path(config.tensorboard) / config.experiment_name() / cell)
 
 
 def steps_per_call(log_every: int, batches_per_epoch: int) -> int:

@@ -116,6 +116,8 @@ def config_from_args(args) -> TrainConfig:
 
 def execute(args) -> int:
     config = config_from_args(args)
+    # runs already there, another --out: refused in a second, before TensorFlow takes its 10-20 s to load
+    config.request(overwrite=args.overwrite, resume=args.resume).check()
     import_tensorflow_quietly()
     from pipelines.experiment import run_experiment
     from pipelines.progress import progress_unless

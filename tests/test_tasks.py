@@ -121,17 +121,23 @@ def test_copy_task_trains_with_a_per_step_head_and_logs_its_gradient(tmp_path):
     assert keras_loss == pytest.approx(ours, rel=1e-4)
 
 
-def test_help_and_usage_errors_start_no_tensorflow():
+def test_help_and_usage_errors_start_no_tensorflow(tmp_path):
+    """Help, a bad option and a run that is already there are answered before TensorFlow loads."""
+    run = tmp_path / "runs" / "adding-T10" / "lstm"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text('{"format": "vanishing-gradient-lab/run-2", "config": {}}')
+    existing = ["--task", "adding", "--length", "10", "--cells", "lstm", "--out", str(tmp_path / "runs")]
     code = (
         "import sys, contextlib, io\n"
         "from pipelines import train, sweep, predict\n"
-        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:\n"
         "    codes = [train.main(['--help']), sweep.main(['--help']), predict.main(['--help']), train.main(['--epochs', 'x'])]\n"
+        f"    codes.append(train.main({existing!r}))\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules]\n"
-        "print(codes, heavy)\n"
+        "print(codes, heavy, 'already holds runs' in err.getvalue())\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == "[0, 0, 0, 2] []", result.stderr
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip() == "[0, 0, 0, 2, 2] [] True", result.stderr
 
 
 def test_a_task_missing_a_method_cannot_be_made():

@@ -10,14 +10,14 @@ import math
 import re
 import types
 import typing
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from data import ConfigError
 from models.cells import CELL_TABLE, CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
 from models.distribution import DISTRIBUTIONS
 from models.execution import JIT_COMPILE
-from models.experiment_store import MAX_NAME, check_name
+from models.experiment_store import MAX_NAME, ExperimentRequest, check_name
 from models.run_checks import MAX_PARAMS, RECURRENT_BLOCKS
 
 # Upper bounds of the whole-number options: generous for real use, and a typo such as 10^20 epochs or
@@ -104,6 +104,10 @@ class TrainConfig:
     probe_size: int = option(64, "validation windows in the gradient probe batch")
     name: str | None = option(None, "experiment folder name (default: derived from the task)")
     out: str = option("runs", "folder that holds the experiments")
+    tensorboard: str | None = option(
+        None,
+        "also write each cell's gradient log for TensorBoard under DIR/<experiment>/<cell> (tensorboard --logdir DIR)",
+    )
 
     def __post_init__(self):
         unknown = [cell for cell in self.cells if cell not in CELLS]
@@ -157,6 +161,10 @@ class TrainConfig:
         if self.name is not None:
             check_name(self.name)
         require(bool(str(self.out).strip()) and "\0" not in str(self.out), f"--out {self.out!r} is not a folder path.")
+        require(
+            self.tensorboard is None or (bool(self.tensorboard.strip()) and "\0" not in self.tensorboard),
+            f"--tensorboard {self.tensorboard!r} is not a folder path.",
+        )
 
     def check_model_size(self) -> None:
         """Refuse a model larger than a saved run may be (models/run_checks.py refuses to load one of more
@@ -215,6 +223,20 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return {"task": self.task, **asdict(self)}
+
+    def request(self, *, overwrite: bool = False, resume: bool = False) -> ExperimentRequest:
+        """The store's request to train these cells into this experiment (what may be trained is the
+        store's call); with every option's default, to compare with experiments saved before it existed."""
+        defaults = {spec.name: spec.default for spec in fields(self) if spec.default is not MISSING}
+        return ExperimentRequest(
+            self.out,
+            self.experiment_name(),
+            tuple(self.cells),
+            self.to_dict(),
+            defaults,
+            overwrite=overwrite,
+            resume=resume,
+        )
 
 
 def at_least(config, name: str, low: int) -> None:
