@@ -57,6 +57,14 @@ COLUMNS = {
         "p vs naive",
         "Diebold-Mariano p-value (Harvey-Leybourne-Newbold correction) for equal absolute errors against naive on the test days. Below 0.05: the difference is unlikely to be chance.",
     ),
+    "coverage_80": (
+        "Coverage 80%",
+        "Share of test days whose close fell inside the forecast's 80% interval (± the error it stayed within on 80% of the validation days). Near 80% is honest; far below means the test days were harder than the validation days.",
+    ),
+    "coverage_95": (
+        "Coverage 95%",
+        "Share of test days whose close fell inside the forecast's 95% interval. Near 95% is honest; far below means the intervals are too narrow for the test period.",
+    ),
     "fold_mase_mean": ("Walk-forward MASE", "Mean MASE over the walk-forward folds."),
     "fold_mase_std": ("± over folds", "Spread of MASE over the folds."),
     "val_bpc": ("Validation bits/char", "Cross-entropy on validation text in bits per character; lower is better."),
@@ -95,7 +103,7 @@ COLUMNS = {
         "The epoch in which the loss became NaN or infinite; metrics are then NaN.",
     ),
 }
-PERCENT_COLUMNS = ("directional_accuracy", "recall_accuracy")
+PERCENT_COLUMNS = ("directional_accuracy", "recall_accuracy", "coverage_80", "coverage_95")
 
 
 def colour(name: str, index: int = 0) -> str:

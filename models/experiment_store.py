@@ -49,7 +49,7 @@ LOCK = ".lock"
 NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 MAX_NAME = 100  # characters; well under the 255 bytes a folder name may have
 MAX_DEPTH = 2  # an experiment, or a sweep's trial inside its sweep folder
-NOT_SHARED = ("cells", "out", "name")  # options that may differ between the cells of one experiment
+NOT_SHARED = ("cells", "out", "name", "tensorboard")  # options that may differ between the cells of one experiment
 
 
 @dataclass

@@ -58,7 +58,7 @@ def saved_config(path: Path) -> dict:
         raise ConfigError(
             f"{path} is not the run.json of a finished run ({exc.__class__.__name__}): give the run.json inside a run folder."
         ) from exc
-    config = values_without(config, "out")
+    config = values_without(config, "out", "tensorboard")  # where to write is this command's to say, never the file's
     if "cell" in config:
         config = {**values_without(config, "cell"), "cells": [config["cell"]]}
     task = TASKS.get(str(config.get("task")))

@@ -24,10 +24,13 @@ def test_stock_run_compares_cells_with_naive_and_ridge(runs):
     assert {"mae", "rmse", "mape", "directional_accuracy", "fold_mase_mean", "fold_mase_std"} <= set(table.columns)
     assert np.isfinite(table["fold_mase_mean"]).all()
     run = load_run(runs["stock"].runs["lstm"])
-    assert list(run.predictions.columns) == ["date", "previous_close", "actual", "naive", "ridge", "lstm"]
+    base = ["date", "previous_close", "actual", "naive", "ridge"]
+    expected = [*base, *interval_names("naive"), *interval_names("ridge"), "lstm", *interval_names("lstm")]
+    assert list(run.predictions.columns) == expected
     assert run.preprocessing["data"]["source"] == "bundled"
     merged = pd.read_csv(runs["stock"].path / "predictions.csv")
-    assert list(merged.columns) == ["date", "previous_close", "actual", "naive", "ridge", "simple_rnn", "lstm"]
+    cells = [c for cell in ("simple_rnn", "lstm") for c in (cell, *interval_names(cell))]
+    assert list(merged.columns) == [*base, *interval_names("naive"), *interval_names("ridge"), *cells]
     np.testing.assert_allclose(merged["lstm"], run.predictions["lstm"])
     saved = pd.read_csv(runs["stock"].path / "comparison.csv", dtype=str).set_index("model")
     assert saved.loc["lstm", "params"] == str(int(table.loc["lstm", "params"]))  # a count, written without ".0"
@@ -353,3 +356,8 @@ def test_sweep_summary_keeps_the_no_clipping_row():
     assert len(table) == 2 and np.isnan(table.loc[0, "clipnorm"])
     assert table.loc[0, "test_mse_mean"] == pytest.approx(0.3) and table.loc[0, "max_grad_norm"] == 50.0
     assert table.loc[1, "horizon_mean"] == 10 and table.loc[1, "seeds"] == 2
+
+
+def interval_names(model: str) -> list[str]:
+    """The interval bound columns a model's forecasts carry in predictions.csv, in saved order."""
+    return [f"{model}_lo80", f"{model}_hi80", f"{model}_lo95", f"{model}_hi95"]

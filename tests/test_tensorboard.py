@@ -1,6 +1,7 @@
 """GradientLogger(log_dir=...) and train --tensorboard: the event files TensorBoard reads hold the
 logger's own records (read back as TensorBoard itself reads them), and change nothing it records."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,15 @@ def test_train_tensorboard_writes_each_cell_under_the_experiment(tmp_path):
     horizons = read_events(cell)["scalars"]["horizon/simple_rnn_1"]
     assert [s for s, _ in horizons] == list(log["step"])
     assert [float(v) for _, v in horizons] == list(log["horizon/simple_rnn_1"])
+    # where events go is no option the experiment's cells share, and never taken from a handed-over file
+    more = [a if a != "simple_rnn" else "lstm" for a in args]
+    assert train.main(["--task", "adding", *more, "--out", str(tmp_path / "runs"), "--quiet"]) == 0  # no --tensorboard
+    saved = tmp_path / "runs" / "adding-T10" / "simple_rnn" / "run.json"
+    assert json.loads(saved.read_text())["config"]["tensorboard"] == str(tb)
+    written = sorted(tb.rglob("*"))
+    again = ["--config", str(saved), "--out", str(tmp_path / "again"), "--quiet"]
+    assert train.main(again) == 0
+    assert sorted(tb.rglob("*")) == written  # the repeat wrote no events where run.json said
 
 
 def test_log_dir_and_its_earlier_name():
