@@ -152,7 +152,8 @@ def first_and_last_horizon(logs: Logs, layer_of: LayerOf) -> go.Figure:
             ),
         ]
     )
-    return figure_layout(figure, 300, barmode="group", yaxis_title="gradient horizon (steps back)")
+    # no legend: its swatches would both show the first cell's colour; the caption says pale is the first record
+    return figure_layout(figure, 300, barmode="group", yaxis_title="gradient horizon (steps back)", showlegend=False)
 
 
 def global_norms(logs: Logs, clipnorm: dict[str, float | None]) -> go.Figure:

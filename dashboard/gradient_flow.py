@@ -54,7 +54,8 @@ def render() -> None:
         st.markdown("**Gradient horizon: first and last record**")
         st.plotly_chart(charts.first_and_last_horizon(logs, layer_of))
         st.caption(
-            "Steps back before the gradient falls below 1% of its last-step value, before and after training. "
+            "Steps back before the gradient falls below 1% of its last-step value: pale bars at the first record, "
+            "solid at the last. "
             "A gated cell often starts short and learns to reach further by holding its forget gate open."
         )
     left, right = st.columns(2)

@@ -45,3 +45,13 @@ def test_a_missing_number_reads_as_a_dash_not_none():
     table = readable(pd.DataFrame({"params": [1121.0, np.nan], "dm_p": [0.006276, np.nan], "mae": [0.9, 0.8]}))
     assert list(table["params"]) == ["1121", "—"] and list(table["dm_p"]) == ["0.006276", "—"]
     assert table["mae"].dtype == float  # a column with nothing missing stays numbers
+
+
+def test_the_first_and_last_horizon_bars_have_no_legend_of_one_cells_colour():
+    import numpy as np
+
+    from dashboard.gradient_charts import first_and_last_horizon
+
+    log = {"step": np.array([1, 2]), "horizon/l": np.array([3, 9]), "h_grad_norm/l": np.ones((2, 10))}
+    figure = first_and_last_horizon({"simple_rnn": log, "lstm": log}, lambda cell: "l")
+    assert figure.layout.showlegend is False  # a legend swatch took the first bar's colour for both
