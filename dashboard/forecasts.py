@@ -115,8 +115,9 @@ def show_intervals(predictions: pd.DataFrame, comparison: pd.DataFrame) -> None:
     model = st.selectbox("Intervals of", models, index=models.index(default), key="interval-model")
     st.plotly_chart(interval_chart(predictions, model))
     st.caption(
-        "Split-conformal intervals: each forecast ± the absolute error it did not exceed on 80% (95%) of the "
-        "validation days (with the finite-sample correction). coverage_80 and coverage_95 in the table are the "
+        "Split-conformal intervals: each forecast ± the error, as a share of the previous close, that it did not "
+        "exceed on 80% (95%) of the validation days (with the finite-sample correction), times that day's close. "
+        "coverage_80 and coverage_95 in the table are the "
         "shares of test days whose close fell inside: near 0.80 and 0.95 when the errors of the validation "
         "days are like those of the test days; far below when the test period is more volatile."
     )

@@ -59,7 +59,7 @@ COLUMNS = {
     ),
     "coverage_80": (
         "Coverage 80%",
-        "Share of test days whose close fell inside the forecast's 80% interval (± the error it stayed within on 80% of the validation days). Near 80% is honest; far below means the test days were harder than the validation days.",
+        "Share of test days whose close fell inside the forecast's 80% interval (± the error, relative to the previous close, it stayed within on 80% of the validation days). Near 80% is honest; far below means the test days were harder than the validation days.",
     ),
     "coverage_95": (
         "Coverage 95%",

@@ -36,6 +36,11 @@ def test_coverage_counts_the_days_inside_the_bounds_by_hand():
     assert interval_coverage(actual, forecast, np.inf) == 1.0
     assert np.isnan(interval_coverage(actual, forecast, np.nan))
     columns, found = conformal_intervals("lstm", [0.5, -2.0, 1.0, -3.0, 0.25], forecast, actual, coverages=(0.5,))
+    # relative to a scale: residuals divided by the calibration days' scale, the half-width times each test day's
+    scaled, _ = conformal_intervals(
+        "lstm", [1.0, -4.0, 2.0, -6.0, 0.5], forecast, actual, coverages=(0.5,), calibration_scale=2.0, scale=3.0
+    )
+    np.testing.assert_allclose(scaled["lstm_hi50"] - np.asarray(forecast, float), 3.0)  # 1.0 (of 0.25..3) x 3
     # k = ceil(6 * 0.5) = 3: the third smallest of 0.25, 0.5, 1, 2, 3
     assert list(columns) == ["lstm_lo50", "lstm_hi50"] and found == {"coverage_50": 0.75}
     np.testing.assert_array_equal(columns["lstm_lo50"], forecast - 1.0)
@@ -109,8 +114,9 @@ def test_the_half_widths_come_from_each_models_validation_residuals(tiny_stock):
     for model, forecast in validation.items():
         for coverage in INTERVAL_COVERAGES:
             lower, upper = interval_columns(model, coverage)
-            halfwidth = conformal_halfwidth(actual - forecast, coverage)
-            assert np.isfinite(halfwidth) and halfwidth > 0
+            relative = conformal_halfwidth((actual - forecast) / previous, coverage)  # relative to the close
+            assert np.isfinite(relative) and relative > 0
+            halfwidth = relative * saved["previous_close"].to_numpy()  # each test day's own close
             np.testing.assert_allclose((saved[upper] - saved[lower]) / 2, halfwidth, rtol=1e-6)
 
 

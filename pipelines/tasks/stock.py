@@ -198,7 +198,9 @@ class StockTask(Task):
         }
         rows, bounds = [], {}
         for name, values in predictions.items():
-            columns, coverage = conformal_intervals(name, val_actual - validation[name], values, actual)
+            columns, coverage = conformal_intervals(
+                name, val_actual - validation[name], values, actual, calibration_scale=val_previous, scale=previous
+            )
             rows.append({"model": name, **forecast_metrics(actual, values, previous, config.horizon), **coverage})
             bounds.update(columns)
         return Baselines(rows, {**predictions, **bounds})
@@ -211,9 +213,12 @@ class StockTask(Task):
         metrics = forecast_metrics(actual, predicted, previous, config.horizon)
         metrics["beats_naive"] = beats_naive(metrics)
         # Split-conformal intervals: half-widths from the same forecasts' residuals on the validation days.
-        val_actual = prepared.context.validation_days(config.horizon)[0]
+        # Relative to each day's previous close: dollar errors grow with the price (see conformal_intervals).
+        val_actual, val_previous = prepared.context.validation_days(config.horizon)[:2]
         residuals = val_actual - forecasts[prepared.context.validation]
-        bounds, coverage = conformal_intervals(cell, residuals, predicted, actual)
+        bounds, coverage = conformal_intervals(
+            cell, residuals, predicted, actual, calibration_scale=val_previous, scale=previous
+        )
         metrics.update(coverage)
         table = pd.DataFrame(
             {
