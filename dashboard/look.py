@@ -147,9 +147,8 @@ def column_config(table: pd.DataFrame, task: str | None = None) -> dict:
         if column in PERCENT_COLUMNS:
             config[column] = st.column_config.NumberColumn(name, help=tooltip, format="percent")
         elif pd.api.types.is_float_dtype(table[column]):
-            values = table[column].dropna()
-            whole = len(values) and (values == values.round()).all()  # counts beside NaN (parameters): exact
-            config[column] = st.column_config.NumberColumn(name, help=tooltip, format="%d" if whole else "%.4g")
+            spec = "%d" if is_whole(table[column]) else "%.4g"
+            config[column] = st.column_config.NumberColumn(name, help=tooltip, format=spec)
         else:
             config[column] = st.column_config.TextColumn(name, help=tooltip)
     return config
@@ -171,11 +170,16 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def is_whole(values: pd.Series) -> bool:
+    """Whole numbers only (counts such as parameters, stored as floats beside NaN): shown exactly."""
+    known = values.dropna()
+    return bool(len(known)) and bool((known == known.round()).all())
+
+
 def number_texts(column: str, values: pd.Series) -> pd.Series:
     """Numbers as column_config would format them (a percentage, a whole count, or 4 significant
     digits), and "—" where one is missing."""
-    known = values.dropna()
-    spec = ".2%" if column in PERCENT_COLUMNS else ".0f" if (known == known.round()).all() else ".4g"
+    spec = ".2%" if column in PERCENT_COLUMNS else ".0f" if is_whole(values) else ".4g"
     return values.map(lambda value: "—" if pd.isna(value) else format(value, spec))
 
 
