@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -145,6 +147,73 @@ def given_options(args: argparse.Namespace, config_class: type, task: str, exclu
             f"--{wrong[0].replace('_', '-')} does not apply to {task} runs: see --help for their options."
         )
     return values
+
+
+NUMBER_ROOM = 4  # characters a run's name leaves for the "-2", "-3"... of a name already taken
+
+
+def auto_folder(
+    root: str | Path, base: str, *, resume: bool, overwrite: bool, configs_for: Callable[[str], list]
+) -> str:
+    """The experiment a run not given --name trains into: `base` if that folder is free (or with
+    --overwrite, as with --name); else a fresh base-2, base-3, ..., said in one line, so a second run
+    never meets the first's folder. With --resume, the newest of base, base-2, ... that holds a run of
+    these very options (`configs_for(name)`: the configs the run would train there), else base, so the
+    same command with --resume continues an interrupted run whatever number it got."""
+    if overwrite:
+        return base
+    existing = numbered_folders(root, base)
+    if resume:  # never a new number: where nothing of these options was begun, the store says why at base
+        begun = next((name for name in reversed(existing) if trained_with(configs_for(name))), base)
+        if begun != base:
+            print(f"resuming {Path(root, begun)}, the latest {base} of these options (give --name to choose)")
+        return begun
+    if not is_taken(Path(root, base)):
+        return base
+    fresh = f"{base}-{max((number_of(name, base) for name in existing), default=1) + 1}"
+    print(
+        f"{Path(root, base)} exists; saving this run as {Path(root, fresh)} (give --name to choose; "
+        "if it is interrupted, the same command with --resume continues it)"
+    )
+    return fresh
+
+
+def is_taken(folder: Path) -> bool:
+    """Whether a folder holds anything (an empty one, such as a refused run may leave, is free)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return True
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def numbered_folders(root: str | Path, base: str) -> list[str]:
+    """base and base-2, base-3, ... under root, oldest first. A name's own options never end in a bare
+    number (units64, not 64), so base-2 is always a second run of base."""
+    pattern = re.compile(re.escape(base) + r"(-[0-9]+)?")
+    try:
+        names = [entry.name for entry in Path(root).iterdir() if pattern.fullmatch(entry.name)]
+    except OSError:  # no runs folder yet
+        return []
+    return sorted(names, key=lambda name: number_of(name, base))
+
+
+def number_of(name: str, base: str) -> int:
+    return int(name[len(base) + 1 :] or 1)
+
+
+def trained_with(configs: list) -> bool:
+    """Whether these experiments (a run's, or a sweep's trials) were begun with these very options, so
+    --resume may continue them: at least one holds saved options, and the store would resume each."""
+    from models.cells import CELLS
+    from models.experiment_store import stored_options
+
+    requests = [config.request(resume=True) for config in configs]
+    try:
+        begun = [request for request in requests if stored_options(request.path, CELLS) is not None]
+        for request in begun:
+            request.check()
+    except LabError:
+        return False
+    return bool(begun)
 
 
 def print_table(table, title: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.experiment_store import (
+    MAX_NAME,
     check_writable,
     experiment_lock,
     experiment_path,
@@ -22,8 +23,17 @@ from models.experiment_store import (
     trial_name,
 )
 from models.run_store import read_history
-from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
+from pipelines.cli import (
+    NUMBER_ROOM,
+    OneLineParser,
+    add_jit_compile_option,
+    auto_folder,
+    command,
+    import_tensorflow_quietly,
+    print_table,
+)
 from pipelines.tasks import TASKS, get_task
+from pipelines.tasks.config import joined_name, name_part
 from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 
@@ -59,12 +69,16 @@ REMEDIES = (
     Remedy("gru", "gru", {}, "the lighter gated cell"),
 )
 FOLDER = "remedies-{task}-T{length}"
+DEFAULT_SEEDS = [0, 1, 2, 3, 4]
 
 
-def trial_configs(task: str, seeds: list[int], remedies=REMEDIES, out: str = "runs", **budget) -> list[tuple]:
-    """(remedy, seed, config) of every trial of one task, each validated before anything trains."""
+def trial_configs(
+    task: str, seeds: list[int], remedies=REMEDIES, out: str = "runs", folder: str | None = None, **budget
+) -> list[tuple]:
+    """(remedy, seed, config) of every trial of one task in `folder` (default: the task's FOLDER), each
+    validated before anything trains."""
     config_class = get_task(task).config_class
-    folder = FOLDER.format(task=task, length=LENGTHS[task])
+    folder = folder or FOLDER.format(task=task, length=LENGTHS[task])
     found = []
     for remedy in remedies:
         for seed in seeds:
@@ -80,6 +94,7 @@ def run_remedies(
     *,
     remedies=REMEDIES,
     out="runs",
+    folder: str | None = None,
     resume=False,
     overwrite=False,
     progress=None,
@@ -87,12 +102,13 @@ def run_remedies(
     **budget,
 ):
     """Train every remedy x seed of one task (trials already saved are read back with `resume`), save
-    the trial table and the summary in the task's remedies folder (of the trials that succeeded)."""
+    the trial table and the summary in the task's remedies folder (`folder`, default FOLDER), of the
+    trials that succeeded."""
     from pipelines.sweep import SweepResult, summarise
 
-    chosen = trial_configs(task, seeds, remedies, out=out, **budget)
+    chosen = trial_configs(task, seeds, remedies, out=out, folder=folder, **budget)
     trials = [Trial(f"{remedy.name} seed {seed}", config) for remedy, seed, config in chosen]
-    folder = experiment_path(out, FOLDER.format(task=task, length=LENGTHS[task]))
+    folder = experiment_path(out, folder or FOLDER.format(task=task, length=LENGTHS[task]))
     headline = get_task(task).headline
     rows, notes, failed = [], [], []
     with experiment_lock(folder):
@@ -149,7 +165,7 @@ def build_parser() -> OneLineParser:
         "--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS), help="tasks (default: both)"
     )
     parser.add_argument(
-        "--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="seeds per remedy (default: 0 1 2 3 4)"
+        "--seeds", nargs="+", type=int, default=DEFAULT_SEEDS, help="seeds per remedy (default: 0 1 2 3 4)"
     )
     parser.add_argument("--epochs", type=int, default=BUDGET["epochs"], help=f"epochs (default: {BUDGET['epochs']})")
     parser.add_argument(
@@ -164,6 +180,23 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def folder_of(task: str, args, budget: dict) -> str:
+    """remedies-<task>-T<length>, then the budget and seeds where they differ from the defaults
+    (remedies-adding-T100-epochs2-seeds0-1), in a fresh numbered folder if that one is taken (with
+    --resume: the newest one holding these trials' options): a second run never mixes its trials and
+    tables into the first's."""
+    tags = [f"{key}{budget[key]}" for key in ("epochs", "samples") if budget[key] != BUDGET[key]]
+    if args.seeds != DEFAULT_SEEDS:
+        tags.append("seeds" + name_part(args.seeds))
+    longest = max(len(f"/{remedy.name}-seed{seed}") for remedy in REMEDIES for seed in args.seeds)
+    base = joined_name(FOLDER.format(task=task, length=LENGTHS[task]), tags, MAX_NAME - NUMBER_ROOM - longest)
+
+    def configs_for(name: str) -> list:
+        return [config for _, _, config in trial_configs(task, args.seeds, out=args.out, folder=name, **budget)]
+
+    return auto_folder(args.out, base, resume=args.resume, overwrite=args.overwrite, configs_for=configs_for)
+
+
 def execute(args) -> int:
     from pipelines.sweep import check_sweep_seeds
 
@@ -173,6 +206,7 @@ def execute(args) -> int:
         trial_configs(task, args.seeds, out=args.out, **budget)  # a bad option fails here, before any training
     check_writable(args.out)
     parallel = parallel_of(args)
+    folders = {task: folder_of(task, args, budget) for task in args.tasks}  # before TensorFlow loads
     if parallel is None:  # on Ray, only the workers train
         import_tensorflow_quietly()
     from pipelines.progress import progress_unless
@@ -184,6 +218,7 @@ def execute(args) -> int:
                 task,
                 args.seeds,
                 out=args.out,
+                folder=folders[task],
                 resume=args.resume,
                 overwrite=args.overwrite,
                 progress=progress,
@@ -195,7 +230,7 @@ def execute(args) -> int:
             print_table(result.summary, title)
         for note in result.notes:
             print(f"note: {note}")
-        folder = experiment_path(args.out, FOLDER.format(task=task, length=LENGTHS[task]))
+        folder = experiment_path(args.out, folders[task])
         if len(result.summary):
             print(f"saved: {sweep_files(folder)[1]} and one run folder per finished trial")
         failed += [f"{task} {label}" for label in result.failed]

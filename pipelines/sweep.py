@@ -14,6 +14,7 @@ import pandas as pd
 
 from data import ConfigError
 from models.experiment_store import (
+    MAX_NAME,
     check_writable,
     experiment_lock,
     experiment_path,
@@ -22,8 +23,10 @@ from models.experiment_store import (
     value_trial_name,
 )
 from pipelines.cli import (
+    NUMBER_ROOM,
     OneLineParser,
     add_task_options,
+    auto_folder,
     command,
     given_options,
     import_tensorflow_quietly,
@@ -31,7 +34,7 @@ from pipelines.cli import (
     print_table,
 )
 from pipelines.tasks import TASKS, get_task, task_of
-from pipelines.tasks.config import TrainConfig, check_seed
+from pipelines.tasks.config import TrainConfig, check_seed, joined_name, name_part, option_tag
 from pipelines.trials import Parallel, Trial, add_parallel_options, parallel_of, report_failures, train_trials
 
 COMMAND_FLAGS = (
@@ -46,6 +49,7 @@ COMMAND_FLAGS = (
     "threads_per_trial",
     "ray_address",
 )
+DEFAULT_SEEDS = [0, 1, 2]
 MAX_VALUES = 100  # values of one sweep
 MAX_SEEDS = 100  # seeds per value
 MAX_TRIALS = 1_000  # values x seeds: each trial trains every cell
@@ -147,7 +151,7 @@ def build_parser() -> OneLineParser:
     every = sorted({name for task in TASKS.values() for name in sweepable(task.config_class)})
     parser.add_argument("--over", required=True, choices=every, help="the setting to vary")
     parser.add_argument("--values", nargs="+", required=True, help="its values ('none' turns clipping off)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds per value (default: 0 1 2)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS, help="seeds per value (default: 0 1 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing runs of the same name")
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted sweep: trials already saved are not retrained"
@@ -175,11 +179,29 @@ def plan(args) -> tuple[TrainConfig, list, Parallel | None]:
     check_sweep_seeds(args.seeds, len(values))
     config = config_class(**given)
     if config.name is None:
-        config = replace(config, name=f"sweep-{args.task}-{args.over}")
+        config = replace(config, name=sweep_name(config, args, values))
     experiment_path(config.out, config.experiment_name())  # a bad --name fails here, not after training
     trials_of(config, args.over, values, args.seeds)  # each trial's config and name checks itself, before any training
     check_writable(config.out)
     return config, values, parallel_of(args)
+
+
+def sweep_name(config: TrainConfig, args, values: list) -> str:
+    """sweep-<task>-<setting>-<its values>, then every other option given a value other than its
+    default (sweep-adding-length-10-25-50-100-units64), in a fresh numbered folder if that one is
+    taken (with --resume: the newest one holding these trials' options)."""
+    tags = [option_tag(config, spec) for spec in config.changed_options()]
+    if args.seeds != DEFAULT_SEEDS:
+        tags.append("seeds" + name_part(args.seeds))
+    # room for the number and for the longest trial folder inside it
+    trials = [value_trial_name("", args.over, value, seed) for value in values for seed in args.seeds]
+    limit = MAX_NAME - NUMBER_ROOM - max(map(len, trials))
+    base = joined_name(f"sweep-{args.task}-{args.over}", [name_part(values), *tags], limit)
+
+    def configs_for(name: str) -> list[TrainConfig]:
+        return [trial.config for trial in trials_of(replace(config, name=name), args.over, values, args.seeds)]
+
+    return auto_folder(config.out, base, resume=args.resume, overwrite=args.overwrite, configs_for=configs_for)
 
 
 def sweep_values(over: str, given: list[str], read) -> list:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from data import ConfigError
 from data.strict_json import strict_loads
+from models.experiment_store import MAX_NAME
 from pipelines.cli import (
+    NUMBER_ROOM,
     OneLineParser,
     add_task_options,
+    auto_folder,
     command,
     given_options,
     import_tensorflow_quietly,
@@ -114,8 +118,24 @@ def config_from_args(args) -> TrainConfig:
         raise ConfigError(f"{args.config}: {error}") from error
 
 
+def named(config: TrainConfig, args) -> TrainConfig:
+    """The config with its experiment's name: --name (or the --config file's) as given, else what
+    distinguishes the run (adding-T100-units64), in a fresh numbered folder if that one is taken."""
+    if config.name is not None:
+        return config
+    base = config.descriptive_name(MAX_NAME - NUMBER_ROOM)
+    name = auto_folder(
+        config.out,
+        base,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        configs_for=lambda name: [replace(config, name=name)],
+    )
+    return replace(config, name=name)
+
+
 def execute(args) -> int:
-    config = config_from_args(args)
+    config = named(config_from_args(args), args)
     # runs already there, another --out: refused in a second, before TensorFlow takes its 10-20 s to load
     config.request(overwrite=args.overwrite, resume=args.resume).check()
     import_tensorflow_quietly()

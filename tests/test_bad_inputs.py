@@ -440,7 +440,7 @@ STATE_META_CASES = [
 def test_resume_refuses_a_damaged_training_state_in_one_sentence(tmp_path, capsys, meta):
     """A .backup state whose meta is not what save_training_state writes (a JSON list gave a traceback)."""
     args = [*ADDING, "--cells", "lstm", "--resume"]
-    damaged_state(tmp_path / "runs" / "adding-T10", meta)
+    damaged_state(tmp_path / "runs" / "adding-T10-samples300-epochs1-units4", meta)  # the name ADDING gets
     before = tree_digest(tmp_path)
     assert train.main([*args, "--out", str(tmp_path / "runs"), "--quiet"]) == 2
     err = capsys.readouterr().err

@@ -2,6 +2,7 @@
 repeat, resume, sweep and predict; bad input exits with status 2 and one sentence."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -183,9 +184,10 @@ def test_config_file_repeats_the_run_of_that_cell_exactly(runs, tmp_path, capsys
     run_json = runs["adding"].runs["gru"] / "run.json"
     assert train.main(["--config", str(run_json), "--out", str(tmp_path), "--quiet"]) == 0
     original = json.loads(run_json.read_text())["metrics"]
-    again = json.loads((tmp_path / "adding-T10" / "gru" / "run.json").read_text())["metrics"]
+    folder = tmp_path / "adding-T10-samples300-epochs1-batch32-units4-logevery5-probesize8"  # the options it repeats
+    again = json.loads((folder / "gru" / "run.json").read_text())["metrics"]
     assert again["test_mse"] == original["test_mse"]
-    assert sorted(p.name for p in (tmp_path / "adding-T10").iterdir()) == ["comparison.csv", "experiment.json", "gru"]
+    assert sorted(p.name for p in folder.iterdir()) == ["comparison.csv", "experiment.json", "gru"]
 
 
 def test_resume_continues_exactly_where_an_interruption_stopped(tmp_path, monkeypatch):
@@ -227,7 +229,7 @@ def test_sweep_tabulates_mean_spread_horizon_and_gradient_norm(tmp_path):
     args = ["--over", "gain", "--values", "0.5", "2.0", "--seeds", "0", "1", "--cells", "simple_rnn", "--length", "10"]
     args += ["--samples", "300", "--epochs", "1", "--units", "4", "--out", str(tmp_path), "--quiet"]
     assert sweep.main(args) == 0
-    table = pd.read_csv(tmp_path / "sweep-adding-gain" / "sweep.csv")
+    table = pd.read_csv(tmp_path / "sweep-adding-gain-0.5-2-length10-samples300-epochs1-units4-seeds0-1" / "sweep.csv")
     assert list(table["gain"]) == [0.5, 2.0] and (table["seeds"] == 2).all()
     assert {"test_mse_mean", "test_mse_std", "horizon_mean", "max_grad_norm"} <= set(table.columns)
     # a small recurrent gain shortens the gradient's reach; a large one enlarges gradients
@@ -308,6 +310,8 @@ def test_existing_run_is_left_alone_without_overwrite(runs, capsys):
         "300",
         "--cells",
         "lstm",
+        "--name",  # a name given is refused when taken; an unnamed run would get a folder of its own
+        "adding-T10",
         "--out",
         runs["out"],
         "--quiet",
@@ -361,3 +365,63 @@ def test_sweep_summary_keeps_the_no_clipping_row():
 def interval_names(model: str) -> list[str]:
     """The interval bound columns a model's forecasts carry in predictions.csv, in saved order."""
     return [f"{model}_lo80", f"{model}_hi80", f"{model}_lo95", f"{model}_hi95"]
+
+
+def test_an_unnamed_run_is_named_by_the_options_that_differ_from_their_defaults():
+    """The task's own name, then each option given another value, the task's own first; how and where
+    to train (cells, out, jit-compile, tensorboard) is never part of it, nor what the name already says."""
+    from models.experiment_store import check_name
+
+    readme = AddingConfig(length=100, samples=20_000, units=64, clipnorm=1.0)
+    assert readme.descriptive_name() == "adding-T100-samples20000-units64-clipnorm1"
+    how = AddingConfig(length=100, cells=["simple_rnn"], init="irnn", jit_compile="off", out="x", tensorboard="tb")
+    assert how.descriptive_name() == "adding-T100-irnn"
+    assert AddingConfig(learning_rate=3e-3, gate_init="chrono", forget_bias=-1.5).descriptive_name() == (
+        "adding-T50-lr0.003-forgetbias-1.5-chrono"
+    )
+    # AAPL is the default ticker's value, and epochs 10 the default: the default run's own name
+    assert StockConfig(ticker="AAPL", cells=["simple_rnn", "lstm", "gru"], epochs=10).descriptive_name() == "stock-AAPL"
+    assert StockConfig(ticker="msft", source="yfinance").descriptive_name() == "stock-MSFT-source-yfinance"
+    assert StockConfig(source="/data/my prices.csv").descriptive_name() == "stock-my-prices"  # named after the file
+    long = AddingConfig(**{k: 40 for k in ("samples", "units", "epochs", "batch_size", "seed", "tbptt")})
+    cut = long.descriptive_name(limit=32)
+    assert cut == "adding-T50-samples40-epochs40" and check_name(cut) == cut  # cut between options
+
+
+def test_a_second_unnamed_run_gets_a_fresh_folder_and_resume_finds_it(tmp_path, capsys):
+    """A taken name gets the next number, said in one line; --resume continues the newest folder of
+    these options whatever its number; --name and --overwrite use the name as given."""
+    from argparse import Namespace
+
+    def named(config, resume=False, overwrite=False):
+        return train.named(config, Namespace(resume=resume, overwrite=overwrite)).name
+
+    def begin(config, name):  # an experiment interrupted before its first cell finished
+        with replace(config, name=name).request().open():
+            pass
+
+    config = AddingConfig(length=10, out=str(tmp_path))
+    assert named(config) == "adding-T10" and not list(tmp_path.iterdir())  # free: nothing made before training
+    begin(replace(config, epochs=2), "adding-T10")  # another run's folder
+    assert named(config) == "adding-T10-2"
+    out = capsys.readouterr().out
+    assert out == (
+        f"{tmp_path}/adding-T10 exists; saving this run as {tmp_path}/adding-T10-2 (give --name to choose; "
+        "if it is interrupted, the same command with --resume continues it)\n"
+    )
+    assert named(config, resume=True) == "adding-T10"  # nothing of these options begun: the store says why there
+    begin(config, "adding-T10-2")
+    assert named(config, resume=True) == "adding-T10-2" and "resuming" in capsys.readouterr().out
+    assert named(config) == "adding-T10-3"
+    assert named(config, overwrite=True) == "adding-T10" and named(replace(config, name="mine")) == "mine"
+
+
+def test_an_unnamed_sweep_is_named_by_its_values_and_the_options_that_differ(tmp_path, capsys):
+    args = ["--over", "length", "--values", "10", "25", "50", "100", "--out", str(tmp_path)]
+    assert sweep.plan(sweep.build_parser().parse_args(args))[0].name == "sweep-adding-length-10-25-50-100"
+    (tmp_path / "sweep-adding-length-10-25-50-100").mkdir()
+    (tmp_path / "sweep-adding-length-10-25-50-100" / "trials.csv").write_text("")
+    assert sweep.plan(sweep.build_parser().parse_args(args))[0].name == "sweep-adding-length-10-25-50-100-2"
+    assert "saving this run as" in capsys.readouterr().out
+    other = ["--over", "gain", "--values", "0.5", "1.0", "--seeds", "0", "--units", "64", "--out", str(tmp_path)]
+    assert sweep.plan(sweep.build_parser().parse_args(other))[0].name == "sweep-adding-gain-0.5-1-units64-seeds0"

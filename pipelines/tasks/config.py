@@ -10,10 +10,10 @@ import math
 import re
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar
 
-from data import ConfigError
+from data import ConfigError, LabError
 from models.cells import CELL_TABLE, CELLS, GATE_INITS, INITS, RESERVOIR_CELLS
 from models.distribution import DISTRIBUTIONS
 from models.execution import JIT_COMPILE
@@ -31,6 +31,9 @@ MAX_LAYERS = 64
 MAX_LOG_EVERY = 1_000_000
 MAX_PROBE_SIZE = 10_000
 MAX_STEPS = 10_000  # sequence length, window, lookback, truncation: time steps of one input
+# Options that say how or where to train, not what: never part of a run's name.
+RUN_ONLY = ("cells", "name", "out", "tensorboard", "jit_compile")
+SHORT_LABELS = {"learning_rate": "lr", "batch_size": "batch", "max_chars": "chars", "seq_len": "seq"}
 
 
 def option(default, help: str, **metadata):
@@ -102,7 +105,11 @@ class TrainConfig:
     seed: int = option(0, "seed for weights, data order and generated data")
     log_every: int = option(100, "GradientLogger cadence in training batches (0: epoch ends only)")
     probe_size: int = option(64, "validation windows in the gradient probe batch")
-    name: str | None = option(None, "experiment folder name (default: derived from the task)")
+    name: str | None = option(
+        None,
+        "experiment folder name (default: the task and every option given a value other than its default, "
+        "e.g. adding-T100-units64; numbered -2, -3, ... when that folder is taken)",
+    )
     out: str = option("runs", "folder that holds the experiments")
     tensorboard: str | None = option(
         None,
@@ -219,7 +226,40 @@ class TrainConfig:
         return self.name or self.default_name()
 
     def default_name(self) -> str:
+        """The task's own name for a run of it (adding-T100, stock-AAPL): what a config given no name
+        trains into, as the default runs do."""
         return self.task
+
+    def descriptive_name(self, limit: int = MAX_NAME) -> str:
+        """default_name() followed by every option that differs from its default, the task's own first
+        (adding-T100-samples20000-units64-clipnorm1): what the commands name a run not given --name, so
+        runs of other options never share a folder. Options already in default_name() (adding's length,
+        stock's ticker) are not repeated; at most `limit` characters, cut between options."""
+        identity = self.default_name()
+        tags = [option_tag(self, spec) for spec in self.changed_options() if not self.names_itself(spec, identity)]
+        return joined_name(identity, tags, limit)
+
+    def changed_options(self) -> list[Field]:
+        """The fields that say what is trained and differ from their defaults, the task's own first. A
+        value a default turns into (stock's ticker None becomes AAPL) counts as the default."""
+        shared = {spec.name for spec in fields(TrainConfig)}
+        specs = [s for s in fields(self) if s.name not in RUN_ONLY]
+        ordered = [s for s in specs if s.name not in shared] + [s for s in specs if s.name in shared]
+        return [spec for spec in ordered if getattr(self, spec.name) != self.reset(spec).get(spec.name)]
+
+    def reset(self, spec: Field) -> dict:
+        """This config's values with `spec` set back to its default ({} if that combination is refused)."""
+        try:
+            return asdict(replace(self, **{spec.name: field_default(spec)}))
+        except LabError:
+            return {}
+
+    def names_itself(self, spec: Field, identity: str) -> bool:
+        """Whether the option is already part of default_name(): setting it back changes that name."""
+        try:
+            return replace(self, **{spec.name: field_default(spec)}).default_name() != identity
+        except LabError:
+            return False
 
     def to_dict(self) -> dict:
         return {"task": self.task, **asdict(self)}
@@ -237,6 +277,42 @@ class TrainConfig:
             overwrite=overwrite,
             resume=resume,
         )
+
+
+def field_default(spec: Field):
+    return spec.default_factory() if spec.default_factory is not MISSING else spec.default
+
+
+def option_tag(config, spec: Field) -> str:
+    """One option in a run's name: a choice by its value alone (irnn, chrono, mirrored), a number glued
+    to its short label (units64, lr0.003, clipnorm1, tbptt20), other text after it (source-yfinance)."""
+    value = getattr(config, spec.name)
+    if "choices" in spec.metadata and isinstance(value, str):
+        return name_part(value)
+    label = SHORT_LABELS.get(spec.name, spec.name.replace("_", ""))
+    return label + ("-" if isinstance(value, str) else "") + name_part(value)
+
+
+def name_part(value) -> str:
+    """A value as a folder name may hold it: numbers in their shortest exact form (1.0 is 1, 3e-3 is 0.003)."""
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return "-".join(name_part(v) for v in value)
+    if isinstance(value, (int, float)):
+        return repr(value).removesuffix(".0")  # digits, '.', '-', 'e' and '+': all a folder name may hold
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", str(value)).strip(".-_=+") or "x"
+
+
+def joined_name(head: str, tags: list[str], limit: int = MAX_NAME) -> str:
+    """`head`-tag-tag..., as many tags as fit in `limit` characters (two runs cut to the same name still
+    get folders of their own: the commands number a name already taken)."""
+    name = head[:limit]
+    for tag in tags:
+        if len(name) + 1 + len(tag) > limit:
+            break
+        name += "-" + tag
+    return name
 
 
 def at_least(config, name: str, low: int) -> None:
