@@ -19,9 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-# Opens the dashboard at once; on the first start its Overview trains the default runs in the background.
+# Prints the dashboard's address and opens it in a browser (where there is a display); on a first start the
+# first page opened trains the default runs in the background.
 run: $(VENV)/.installed-run
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m dashboard.serve
 
 # Two test processes (the suite is mostly single-threaded tracing); a file's tests stay together.
 test: $(VENV)/.installed-test

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import (
     data_explorer,
+    first_start,
     forecasts,
     gradient_flow,
     lab,
@@ -17,8 +18,11 @@ from dashboard import (
     text_page,
     training,
 )
+from dashboard.experiments import runs_root
 
 st.set_page_config(page_title="Vanishing Gradient Lab", layout="wide")
+# A first start trains the default runs from whichever page is opened first (each page says how far it is).
+first_start.ensure_started(runs_root())
 
 pages = {
     "The story": [

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import first_start
 from dashboard.experiments import choose_experiment, runs_root
 from dashboard.look import colour, figure_layout, is_baseline, line_style, reference_line, show_table
 from data import LabError
@@ -208,6 +209,7 @@ def naive_verdict(comparison: pd.DataFrame) -> str:
 def render() -> None:
     st.title("Forecasts")
     st.caption("Next-day closing prices on the held-back test days. Any forecast must beat 'tomorrow = today'.")
+    first_start.notice(runs_root(), "stock-AAPL")
     found = choose_experiment(runs_root(), task="stock")
     if found is None:
         st.info("No stock experiment to show: train one with `python -m pipelines.train --task stock`.")

@@ -5,6 +5,7 @@ takes logs (cell -> arrays, as GradientLogger writes them) and draws every cell 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,12 @@ from models.gradient_log import (
     h_grad_key,
     horizon_key,
     predicted_decay,
+    solved_record,
 )
 
 Logs = dict[str, dict[str, np.ndarray]]
 VISIBLE_DECADES = 10
+RELATIVE_DECADES = 4
 LayerOf = Callable[[str], str]
 # What a chart sends to the browser, whatever the log holds: a screen shows no more, and a log from
 # elsewhere of 2,000 records x 25,000 steps made 255 MiB of chart JSON and 2 GB of server memory.
@@ -51,21 +54,29 @@ def thinned(logs: Logs, layer_of: LayerOf) -> bool:
     )
 
 
-def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
-    """log10 ||dL/dh_t||: training record (rows) x steps back (columns), one panel per cell, one scale."""
+def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400, *, relative: bool = False, marks=None) -> go.Figure:
+    """log10 ||dL/dh_t||: training record (rows) x steps back (columns), one panel per cell, one scale.
+    `relative` divides each record by its last step's norm (the answer's), so the colour tells what the
+    horizon and the reach measure; `marks` (cell -> ReachMark) circles a point on each cell's panel."""
     cells = list(logs)
     rows, grids = {}, {}
     for c in cells:  # column k = k steps back from the last step; at most MAX_ROWS x MAX_COLUMNS of them
         norms = logs[c][h_grad_key(layer_of(c))]
         rows[c], back = spread(norms.shape[0], MAX_ROWS), spread(norms.shape[1], MAX_COLUMNS)
-        grids[c] = (back, np.log10(np.maximum(norms[np.ix_(rows[c], norms.shape[1] - 1 - back)], 1e-30)))
+        shown = norms[np.ix_(rows[c], norms.shape[1] - 1 - back)]
+        if relative:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shown = shown / norms[rows[c], -1:]
+        grids[c] = (back, np.log10(np.maximum(shown, 1e-30)))
     finite = np.concatenate([g[np.isfinite(g)].ravel() for _, g in grids.values()] + [np.zeros(1)])
-    high = np.percentile(finite, 99)
-    # Ten decades below the top is already nothing; a lower floor would spend the colours on noise.
-    low = max(np.percentile(finite, 1), high - VISIBLE_DECADES)
+    high = max(np.percentile(finite, 99), 0.0) if relative else np.percentile(finite, 99)
+    # Ten decades below the top is already nothing; a lower floor would spend the colours on noise. Relative
+    # to the answer, four: 1% (the horizon's threshold) sits mid-scale.
+    low = -RELATIVE_DECADES if relative else max(np.percentile(finite, 1), high - VISIBLE_DECADES)
     figure = make_subplots(
         rows=1, cols=len(cells), subplot_titles=[title(c) for c in cells], shared_yaxes=True, horizontal_spacing=0.06
     )
+    quantity = "log10 (||dL/dh|| / ||dL/dh_T||)" if relative else "log10 ||dL/dh||"
     for index, cell in enumerate(cells, start=1):
         back, grid = grids[cell]
         figure.add_trace(
@@ -78,16 +89,72 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400) -> go.Figure:
                 coloraxis="coloraxis",
                 name=cell,
                 hovertemplate=f"<b>{cell}</b><br>training batch %{{y}}<br>%{{x}} steps back<br>"
-                "log10 ||dL/dh|| = %{z:.2f}<extra></extra>",
+                f"{quantity} = %{{z:.2f}}<extra></extra>",
             ),
             row=1,
             col=index,
         )
+        if marks and cell in marks:
+            mark_reach(figure, marks[cell], index, right_half=marks[cell].back > back[-1] / 2)
         figure.update_xaxes(nticks=4, row=1, col=index)  # few ticks: narrow panels must not run them together
     figure.update_xaxes(title_text="steps back", row=1, col=1)  # once: one per panel overlapped on narrow windows
     figure.update_yaxes(title_text="training batch", row=1, col=1)
-    colorbar = dict(title=dict(text="log10 ||dL/dh||", side="right"), thickness=12)
+    colorbar = dict(
+        title=dict(text=quantity if not relative else "log10 of<br>the answer's", side="right"), thickness=12
+    )
     return figure_layout(figure, height, coloraxis=dict(colorscale="Viridis", cmin=low, cmax=high, colorbar=colorbar))
+
+
+def mark_reach(figure: go.Figure, mark: ReachMark, column: int, right_half: bool) -> None:
+    """A white ring at the mark and its label on a dark box (readable on every colour of the scale)."""
+    figure.add_trace(
+        go.Scatter(
+            x=[mark.back],
+            y=[mark.step],
+            mode="markers",
+            marker=dict(symbol="circle-open", size=16, line_width=3, color="white"),
+            showlegend=False,
+            hovertemplate=f"{mark.text}<extra></extra>",
+            cliponaxis=False,
+        ),
+        row=1,
+        col=column,
+    )
+    figure.add_annotation(
+        x=mark.back,
+        y=mark.step,
+        text=mark.text,
+        showarrow=False,
+        xanchor="right" if right_half else "left",
+        xshift=-12 if right_half else 12,
+        font=dict(color="white", size=11),
+        bgcolor="rgba(0, 0, 0, 0.65)",
+        row=1,
+        col=column,
+    )
+
+
+@dataclass
+class ReachMark:
+    """A point on a cell's heatmap: how far back its gradient reached at one record, and what that is."""
+
+    step: int  # the training batch of the record
+    back: int  # steps back
+    text: str
+
+
+def reach_marks(logs: Logs, layer_of: LayerOf, solved_loss: float | None) -> dict[str, ReachMark]:
+    """Per cell, its gradient's reach where the comparison table measures it: at the record where the
+    loss first fell below `solved_loss` if it did, else at its farthest over training."""
+    marks = {}
+    for cell, log in logs.items():
+        reaches = gradient_reaches(log[h_grad_key(layer_of(cell))])
+        record = solved_record(log, solved_loss)
+        what = "as the loss fell"
+        if record is None:
+            record, what = int(np.argmax(reaches)), "at its farthest"
+        marks[cell] = ReachMark(int(log[STEP][record]), int(reaches[record]), f"reach {reaches[record]}<br>{what}")
+    return marks
 
 
 def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import first_start, memory_charts
 from dashboard import gradient_charts as charts
-from dashboard import memory_charts
 from dashboard.experiments import choose_experiment, runs_root, task_of
 from dashboard.look import show_table
 from pipelines.tasks import TASKS
@@ -17,6 +17,7 @@ from pipelines.tasks import TASKS
 def render() -> None:
     st.title("Gradient flow")
     root = runs_root()
+    first_start.notice(root)
     found = choose_experiment(root)
     if found is None:
         st.info(

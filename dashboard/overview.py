@@ -4,21 +4,22 @@ sentences generated from the runs. With no runs yet, it trains the defaults and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import background
-from dashboard.experiments import SHOWCASE, experiment, has_sweep, runs_root, sweep_tables
-from dashboard.gradient_charts import heatmaps
+from dashboard import first_start
+from dashboard.experiments import SHOWCASE, experiment, fingerprint, has_sweep, runs_root, sweep_tables
+from dashboard.gradient_charts import heatmaps, reach_marks
 from dashboard.look import figure_layout, line_style, reference_line
 from data import ADDING_BASELINE_MSE, LabError
 from models.cells import title
-from models.experiment_store import experiment_path, list_experiments, training_progress, value_trial_name
-from pipelines.defaults import default_experiments, defaults_complete
+from models.experiment_store import experiment_path, list_experiments, value_trial_name
+from pipelines.defaults import default_sweeps, defaults_complete
+from pipelines.tasks import TASKS
 from pipelines.tasks.adding import SOLVED_MSE
-
-DEFAULTS_JOB = "default runs"
 
 
 def length_chart(summary: pd.DataFrame) -> go.Figure:
@@ -102,7 +103,11 @@ def render() -> None:
     st.title("Why a SimpleRNN forgets and an LSTM remembers")
     root = runs_root()
     if not defaults_complete(str(root)):
-        if show_training(root):
+        first_start.ensure_started(root)
+        if first_start.training():
+            live_story(root)
+            return
+        if offer_training(root):
             return
     if not has_sweep(root, SHOWCASE):
         st.info(
@@ -112,15 +117,19 @@ def render() -> None:
         return
     try:
         trials, summary = sweep_tables(root, SHOWCASE)
-        longest = int(summary["length"].max())
-        seed = int(trials.loc[trials["length"] == longest, "seed"].min())
-        found = experiment(root, value_trial_name(SHOWCASE, "length", longest, seed))
+        draw_story(root, trials, summary)
     except (LabError, IndexError, KeyError) as error:
         st.error(
             f"The showcase sweep cannot be shown ({error}): retrain it with `python -m pipelines.defaults --overwrite`."
         )
-        return
-    layer_of = found.probe_layer
+
+
+def draw_story(root: Path, trials: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """The sentences, the error against length and, at the longest length, how far back the gradient
+    reaches, each cell's reach marked where the sentences measure it (for one seed)."""
+    longest = int(summary["length"].max())
+    seed = int(trials.loc[trials["length"] == longest, "seed"].min())
+    found = experiment(root, value_trial_name(SHOWCASE, "length", longest, seed))
     for sentence in story(summary, longest):
         st.markdown(f"- {sentence}")
     left, right = st.columns([2, 3])
@@ -132,47 +141,76 @@ def render() -> None:
             "dotted line it learned nothing."
         )
     with right:
-        st.markdown(f"**How far back the gradient reaches at T = {longest}** (log10 ||dL/dh_t||)")
-        st.plotly_chart(heatmaps(found.gradients, layer_of, height=400))
+        st.markdown(f"**How far back the gradient reaches at T = {longest}** (seed {seed})")
+        marks = reach_marks(found.gradients, found.probe_layer, TASKS["adding"].solved_loss)
+        st.plotly_chart(heatmaps(found.gradients, found.probe_layer, height=400, relative=True, marks=marks))
         st.caption(
-            "Rows: training batches; columns: steps back from the answer. Dark means the error signal has "
-            "vanished: those inputs can no longer teach the cell anything."
+            "Rows: training batches; columns: steps back from the answer; colour: the gradient there as a share "
+            "of the answer's (log10: -2 is 1%). Dark means the error signal has vanished: those inputs can no "
+            "longer teach the cell anything. The circle marks how far back this seed's gradient still carried "
+            "1% of it, where the sentences above measure it (their figure is the mean over seeds)."
         )
 
 
-def show_training(root) -> bool:
-    """Start the default runs when the runs folder is empty (or offer to), and show their progress.
-    True while there is nothing else to show yet."""
-    running = background.job(DEFAULTS_JOB)
-    if running is None and not list_experiments(root):  # the first start: nothing to show until they land
-        running = background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root.resolve())])
-    if running is not None and running.running:
-        default_progress(root)
-        return True
+@st.fragment(run_every=2)
+def live_story(root: Path) -> None:
+    """While the default runs train: their progress and, as soon as the first adding trial lands, the
+    story of the lengths landed so far, redrawn as each lands (the page reruns when they are done)."""
+    if not first_start.training():
+        st.rerun()
+    st.info(first_start.status_line(root, SHOWCASE) or "The default runs are finishing.")
+    progress = first_start.measure(root)
+    done, planned = progress.cell_epochs
+    st.progress(done / planned if planned else 0.0, text=f"{done} of {planned} cell-epochs")
+    trials, summary = landed(root)
+    if len(summary):
+        lengths = ", ".join(str(v) for v in sorted(summary["length"].unique()))
+        st.caption(
+            f"Landed so far: T = {lengths} ({trials[['length', 'seed']].drop_duplicates().shape[0]} of "
+            f"{len(showcase_sweep(root).trial_names())} trials); each new trial joins the chart as it lands."
+        )
+        draw_story(root, trials, summary)
+    else:
+        st.caption(
+            "The adding problem trains first, shortest sequences first: its chart and the gradient heatmaps "
+            "appear here as soon as its first trial lands, and grow as the others do."
+        )
+    with st.expander("Every default run's progress"):
+        st.dataframe(progress_rows(progress), hide_index=True)
+
+
+def showcase_sweep(root: Path):
+    return next(s for s in default_sweeps(str(root)) if s.config.experiment_name() == SHOWCASE)
+
+
+def landed(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The showcase trials saved so far (cached until a file of the sweep's folder changes)."""
+    folder = experiment_path(root, SHOWCASE)
+    return _landed(str(root), fingerprint(folder) if folder.is_dir() else 0.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _landed(root: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return showcase_sweep(Path(root)).landed()
+
+
+def progress_rows(progress: first_start.DefaultsProgress) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"experiment": plan.name, "cell": cell, "epochs done": f"{epochs} of {plan.epochs}"}
+            for plan in progress.planned
+            for cell, epochs in progress.epochs_done[plan.name].items()
+        ]
+    )
+
+
+def offer_training(root: Path) -> bool:
+    """A button that trains the missing default runs (after a failure, or in a folder with other runs).
+    True when there is nothing else to show yet."""
+    running = first_start.job()
     if running is not None and running.status == "failed":
         st.error(f"Training the default runs stopped: {running.reason()}")
     if st.button("Train the missing default runs (a few minutes, in the background)"):
-        background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root.resolve())])
+        first_start.start(root)
         st.rerun()
     return not list_experiments(root)
-
-
-@st.fragment(run_every=2)
-def default_progress(root) -> None:
-    running = background.job(DEFAULTS_JOB)
-    planned = default_experiments(str(root))
-    total = sum(epochs * len(cells) for _, cells, epochs in planned)
-    done, rows = 0, []
-    for name, cells, epochs in planned:
-        for cell, state in training_progress(experiment_path(root, name), cells).items():
-            epochs_done = epochs if state.finished else state.epochs_done
-            done += epochs_done
-            rows.append({"experiment": name, "cell": cell, "epochs done": f"{epochs_done} of {epochs}"})
-    st.info(
-        "Training the default runs in the background (first start only; a few minutes on 2 cores). "
-        "The pages fill in as they land; this page shows the story once the adding sweep is done."
-    )
-    st.progress(done / total if total else 0.0, text=f"{done} of {total} cell-epochs, {running.elapsed():.0f} s")
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    if running is not None and not running.running:
-        st.rerun()  # the whole page: the story replaces the progress

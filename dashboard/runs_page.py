@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from dashboard import first_start
 from dashboard.experiments import experiment, groups, runs_root
 from dashboard.look import plain
 from data import LabError
@@ -19,6 +20,7 @@ from models.run_store import model_summary
 def render() -> None:
     st.title("Runs")
     root = runs_root()
+    first_start.notice(root)
     found = groups(root)
     if not found:
         st.info(f"No experiments in {root}/ yet: the Overview trains the default runs, the Lab trains your own.")

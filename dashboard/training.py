@@ -7,6 +7,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import first_start
 from dashboard.experiments import choose_experiment, histories_or_error, runs_root, task_of
 from dashboard.gradient_charts import global_norms
 from dashboard.look import figure_layout, line_style, reference_line
@@ -31,6 +32,7 @@ def loss_chart(curves: dict, level: tuple[str, float] | None) -> go.Figure:
 
 def render() -> None:
     st.title("Training")
+    first_start.notice(runs_root())
     found = choose_experiment(runs_root())
     if found is None:
         st.info("No experiments yet: train one with `python -m pipelines.train`, or start one on the Lab page.")

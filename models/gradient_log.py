@@ -129,16 +129,24 @@ def summarize(log: dict[str, np.ndarray], layer: str, solved_loss: float | None 
     back the error signal arrived as the cell learned; the peak, whether it ever did."""
     horizons = log[horizon_key(layer)]
     reaches = gradient_reaches(log[h_grad_key(layer)])
-    solved = np.flatnonzero(log[LOSS] < solved_loss) if solved_loss is not None else np.array([], int)
+    solved = solved_record(log, solved_loss)
     return {
         "first_gradient_horizon": int(horizons[0]),
         "gradient_horizon": int(horizons[-1]),
         "gradient_reach": int(reaches[-1]),
         "peak_gradient_reach": int(np.max(reaches)),
-        "solved_gradient_reach": float(reaches[solved[0]]) if len(solved) else float("nan"),
+        "solved_gradient_reach": float(reaches[solved]) if solved is not None else float("nan"),
         "gradient_decay": float(log[decay_key(layer)][-1]),
         "max_global_grad_norm": float(np.max(log[GLOBAL_GRAD])),
     }
+
+
+def solved_record(log: dict[str, np.ndarray], solved_loss: float | None) -> int | None:
+    """The first record whose probe loss fell below `solved_loss` (None if none did, or no threshold)."""
+    if solved_loss is None:
+        return None
+    solved = np.flatnonzero(log[LOSS] < solved_loss)
+    return int(solved[0]) if len(solved) else None
 
 
 def save_gradient_log(log: dict[str, np.ndarray], path: str | Path) -> Path:

@@ -14,6 +14,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
+
 from models.cells import BACKPROP_CELLS
 from pipelines.cli import OneLineParser, add_jit_compile_option, command, import_tensorflow_quietly, print_table
 from pipelines.tasks import TASKS
@@ -43,6 +45,40 @@ class DefaultSweep:
         base = self.config.experiment_name()
         return [value_trial_name(base, self.over, value, seed) for value in self.values for seed in self.seeds]
 
+    def landed(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The trials saved so far, as the (trials, summary) tables the finished sweep will save: what the
+        Overview draws while the rest still trains. Each trial's table is verified by the store."""
+        from models.experiment_store import experiment_path, finished_cells, load_experiment
+        from pipelines.sweep import summarise
+
+        rows = []
+        names = iter(self.trial_names())
+        for value in self.values:
+            for seed in self.seeds:
+                folder = experiment_path(self.config.out, next(names))
+                if not (folder / "comparison.csv").is_file():
+                    continue
+                if finished_cells(folder, self.config.cells) != self.config.cells:
+                    continue
+                table = load_experiment(folder).comparison.set_index("model")
+                rows += [
+                    {self.over: value, "seed": seed, "cell": cell, **table.loc[cell]} for cell in self.config.cells
+                ]
+        trials = pd.DataFrame(rows)
+        if not rows:
+            return trials, trials
+        return trials, summarise(trials, self.over, TASKS[self.config.task].headline)
+
+
+@dataclass
+class PlannedExperiment:
+    """One default experiment (a sweep's trial or a run of its own) as the first start trains it."""
+
+    name: str
+    cells: list[str]
+    epochs: int
+    work: float  # what one epoch of one cell costs, roughly (see epoch_work)
+
 
 def default_sweeps(out: str = "runs") -> list[DefaultSweep]:
     return [
@@ -57,13 +93,24 @@ def default_sweeps(out: str = "runs") -> list[DefaultSweep]:
     ]
 
 
-def default_experiments(out: str = "runs") -> list[tuple[str, list[str], int]]:
-    """Every default experiment (sweep trials included) as (name, cells, epochs): what the
-    dashboard shows progress of while they train."""
-    found = [(config.experiment_name(), config.cells, config.epochs) for config in default_configs(out)]
+def default_experiments(out: str = "runs") -> list[PlannedExperiment]:
+    """Every default experiment, sweep trials first, in the order `execute` trains them: what the
+    dashboard shows progress of, and estimates the time left from, while they train."""
+    found = []
     for planned in default_sweeps(out):
-        found += [(name, planned.config.cells, planned.config.epochs) for name in planned.trial_names()]
+        for name, value in zip(planned.trial_names(), [v for v in planned.values for _ in planned.seeds], strict=True):
+            config = replace(planned.config, **{planned.over: value})
+            found.append(PlannedExperiment(name, config.cells, config.epochs, epoch_work(config)))
+    for config in default_configs(out):
+        found.append(PlannedExperiment(config.experiment_name(), config.cells, config.epochs, epoch_work(config)))
     return found
+
+
+def epoch_work(config: TrainConfig) -> float:
+    """A rough measure of an epoch's time, in epochs of a small task: compiled epochs cost nearly the
+    same whatever the sequence length (0.5-1.0 s at T = 10 to 100, BENCHMARKS.md), so each counts one,
+    plus one for every 8 MiB of prepared arrays (a large corpus costs more)."""
+    return 1.0 + TASKS[config.task].estimated_bytes(config) / 2**23
 
 
 def build_parser() -> OneLineParser:

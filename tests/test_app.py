@@ -78,7 +78,7 @@ def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, 
     def fake_start(name, module, arguments, about=None):
         started.append((module, arguments))
         process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # killed below
-        job = background.Job(name, [module], process)
+        job = background.Job(name, [module], process, about=about or {})
         background._jobs()[name] = job
         return job
 
@@ -89,7 +89,7 @@ def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, 
         app = page("overview").run()
         assert not app.exception
         assert started == [("pipelines.defaults", ["--resume", "--out", str((tmp_path / "runs").resolve())])]
-        assert "Training the default runs" in app.info[0].value
+        assert "The default runs are training in the background" in app.info[0].value
         rows = app.dataframe[0].value
         assert set(rows["cell"]) == {"simple_rnn", "lstm", "gru"} and (rows["epochs done"].str.startswith("0 of")).all()
         app.run()
