@@ -29,6 +29,7 @@ class Job:
     process: subprocess.Popen
     started: float = field(default_factory=time.monotonic)
     cancelled: bool = False
+    ended: float | None = None  # when the process exited (monotonic), so the elapsed time stops there
     about: dict = field(default_factory=dict)  # what the page needs to show its progress
     errors: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20))
 
@@ -56,7 +57,7 @@ class Job:
             self.process.send_signal(signal.SIGTERM)
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return (self.ended or time.monotonic()) - self.started
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,3 +87,5 @@ def start(name: str, module: str, arguments: list[str], about: dict | None = Non
 def _collect(running: Job) -> None:
     for line in running.process.stderr:  # drained continuously, so a chatty command never blocks on a full pipe
         running.errors.append(line)
+    running.process.wait()  # stderr closes as the process exits
+    running.ended = time.monotonic()

@@ -23,6 +23,7 @@ from models.experiment_store import (
 )
 
 SHOWCASE = "adding-by-length"  # the default length sweep of the adding problem: the Overview's story
+CHOSEN, CHOSEN_TRIAL = "chosen-experiment", "chosen-trial"  # the last choice, kept across pages
 
 
 def runs_root() -> Path:
@@ -86,17 +87,22 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
     if not found:
         return None
     names = [group.name for group in found]
-    default = names.index(SHOWCASE) if SHOWCASE in names else 0
-    # the options are folder names, not labels: the address keeps a name that adding a trial never changes
+    # the options are folder names, not labels: the address keeps a name that adding a trial never changes;
+    # the last choice on any page is the default on the next, so moving between pages keeps it
+    kept = st.session_state.get(CHOSEN, SHOWCASE)
+    default = names.index(kept) if kept in names else names.index(SHOWCASE) if SHOWCASE in names else 0
     name = st.selectbox("Experiment", names, index=default, key=key, bind="query-params")
     group = found[names.index(name)]
-    if group.is_sweep:
-        st.caption(group.label())
     trial = group.trials[0]
     if group.is_sweep:
+        st.caption(group.label())
         labels = group.trial_labels()
-        picked = st.selectbox("Trial", labels, index=len(labels) - 1, key=f"{key}-trial", bind="query-params")
+        kept_trial = st.session_state.get(CHOSEN_TRIAL, {}).get(name)
+        index = labels.index(kept_trial) if kept_trial in labels else len(labels) - 1
+        picked = st.selectbox("Trial", labels, index=index, key=f"{key}-trial", bind="query-params")
         trial = group.trial(picked)
+        st.session_state[CHOSEN_TRIAL] = {**st.session_state.get(CHOSEN_TRIAL, {}), name: picked}
+    st.session_state[CHOSEN] = name
     try:
         return experiment(root, trial)
     except LabError as error:

@@ -54,10 +54,13 @@ def thinned(logs: Logs, layer_of: LayerOf) -> bool:
     )
 
 
-def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400, *, relative: bool = False, marks=None) -> go.Figure:
+def heatmaps(
+    logs: Logs, layer_of: LayerOf, height: int = 400, *, relative: bool = False, marks=None, waiting=()
+) -> go.Figure:
     """log10 ||dL/dh_t||: training record (rows) x steps back (columns), one panel per cell, one scale.
     `relative` divides each record by its last step's norm (the answer's), so the colour tells what the
-    horizon and the reach measure; `marks` (cell -> ReachMark) circles a point on each cell's panel."""
+    horizon and the reach measure; `marks` (cell -> ReachMark) circles a point on each cell's panel;
+    `waiting` cells (not started) get an empty panel, so the layout does not change as they start."""
     cells = list(logs)
     rows, grids = {}, {}
     for c in cells:  # column k = k steps back from the last step; at most MAX_ROWS x MAX_COLUMNS of them
@@ -73,9 +76,8 @@ def heatmaps(logs: Logs, layer_of: LayerOf, height: int = 400, *, relative: bool
     # Ten decades below the top is already nothing; a lower floor would spend the colours on noise. Relative
     # to the answer, four: 1% (the horizon's threshold) sits mid-scale.
     low = -RELATIVE_DECADES if relative else max(np.percentile(finite, 1), high - VISIBLE_DECADES)
-    figure = make_subplots(
-        rows=1, cols=len(cells), subplot_titles=[title(c) for c in cells], shared_yaxes=True, horizontal_spacing=0.06
-    )
+    titles = [title(c) for c in cells] + [f"{title(c)} (not started)" for c in waiting]
+    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.06)
     quantity = "log10 (||dL/dh|| / ||dL/dh_T||)" if relative else "log10 ||dL/dh||"
     for index, cell in enumerate(cells, start=1):
         back, grid = grids[cell]

@@ -4,9 +4,11 @@ gradient heatmap growing epoch by epoch; and the sweeps saved on disk as charts.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import fields
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -14,7 +16,7 @@ from dashboard import background
 from dashboard.experiments import runs_root, sweep_tables, sweeps
 from dashboard.gradient_charts import heatmaps
 from dashboard.look import figure_layout, line_style
-from data import LabError
+from data import ConfigError, LabError
 from models.cells import BACKPROP_CELLS, CELLS, INITS
 from models.execution import JIT_COMPILE
 from models.experiment_store import check_name, experiment_path, saved_gradient_log, training_progress
@@ -24,6 +26,32 @@ from pipelines.tasks import TASKS
 
 LAB_JOB = "lab"
 LAB_TASKS = [name for name, task in TASKS.items() if "length" in {f.name for f in fields(task.config_class)}]
+# The form's labels, by the train command's option: its errors name the option; the page names the field.
+LABELS = {
+    "task": "Task",
+    "length": "Sequence length T",
+    "cells": "Cells",
+    "epochs": "Epochs",
+    "samples": "Training sequences",
+    "gain": "Recurrent gain",
+    "clipnorm": "Clip gradients to norm",
+    "learning_rate": "Learning rate",
+    "init": "Recurrent weights",
+    "jit_compile": "Compile steps with XLA",
+}
+DEFAULT_FORM = {
+    "task": LAB_TASKS[0],
+    "length": 50,
+    "cells": list(BACKPROP_CELLS),
+    "epochs": 3,
+    "samples": 2000,
+    "gain": 1.0,
+    "clipnorm": 1.0,
+    "learning_rate": 0.01,
+    "init": INITS[0],
+    "jit_compile": JIT_COMPILE[0],
+}
+LAST_FORM, MINE = "lab-last-form", "lab-started-here"  # session keys: this visitor's last form and job
 SUMMARY_EXTRA = ("horizon_mean", "decay_mean", "max_grad_norm", "seeds")
 
 
@@ -38,11 +66,24 @@ def lab_options(values: dict) -> list[str]:
 
 def check_form(values: dict) -> None:
     """Refuse a form the command would refuse, before starting a process (ConfigError, one sentence)."""
+    if not values["cells"]:
+        raise ConfigError(f"Choose at least one cell in “{LABELS['cells']}”.")
     task = TASKS[values["task"]]
     options = {k: v for k, v in values.items() if k != "task"}
     config = task.config_class(**{**options, "out": str(runs_root())})
     check_name(values["name"])
     check_memory(task, config)
+
+
+def in_form_words(message: str) -> str:
+    """A command's sentence with each --option named by the form's field ("add --cells simple_rnn" becomes
+    "add simple_rnn to “Cells”")."""
+    message = re.sub(r"add --cells (\w+)", lambda m: f"add {m.group(1)} to “{LABELS['cells']}”", message)
+    return re.sub(
+        r"--([a-z-]+)",
+        lambda m: f"“{LABELS[m.group(1).replace('-', '_')]}”" if m.group(1).replace("-", "_") in LABELS else m.group(0),
+        message,
+    )
 
 
 def render() -> None:
@@ -51,28 +92,43 @@ def render() -> None:
     running = background.job(LAB_JOB)
     if running is None or not running.running:
         launch_form()
-    if running is not None:
+    # the server runs one lab experiment for every visitor: each sees it train, only its starter sees how it ended
+    if running is not None and (running.running or st.session_state.get(MINE) == running.started):
         watch()
     sweep_charts()
 
 
 def launch_form() -> None:
+    last = st.session_state.get(LAST_FORM, DEFAULT_FORM)  # the form keeps this visitor's last values
     with st.form("lab"):
         left, right = st.columns(2)
         with left:
-            task = st.selectbox("Task", LAB_TASKS, format_func=lambda t: f"{t}: {TASKS[t].summary.split(':')[0]}")
-            length = st.number_input("Sequence length T", value=50, step=10)
-            cells = st.multiselect("Cells", list(CELLS), default=list(BACKPROP_CELLS))
-            epochs = st.number_input("Epochs", value=3, step=1)
+            task = st.selectbox(
+                LABELS["task"],
+                LAB_TASKS,
+                index=LAB_TASKS.index(last["task"]),
+                format_func=lambda t: f"{t}: {TASKS[t].summary.split(':')[0]}",
+            )
+            length = st.number_input(LABELS["length"], value=last["length"], step=10)
+            cells = st.multiselect(LABELS["cells"], list(CELLS), default=last["cells"])
+            epochs = st.number_input(LABELS["epochs"], value=last["epochs"], step=1)
         with right:
-            samples = st.number_input("Training sequences", value=2000, step=500)
-            gain = st.number_input("Recurrent gain (orthogonal init)", value=1.0, step=0.1)
-            clipnorm = st.number_input("Clip gradients to norm (0: off)", value=1.0, step=0.5)
-            learning_rate = st.number_input("Learning rate", value=0.01, format="%.4f", step=0.001)
-            init = st.selectbox("Recurrent weights", INITS, help="irnn: identity with ReLU, for a SimpleRNN alone")
+            samples = st.number_input(LABELS["samples"], value=last["samples"], step=500)
+            gain = st.number_input(f"{LABELS['gain']} (orthogonal init)", value=last["gain"], step=0.1)
+            clipnorm = st.number_input(f"{LABELS['clipnorm']} (0: off)", value=last["clipnorm"] or 0.0, step=0.5)
+            learning_rate = st.number_input(
+                LABELS["learning_rate"], value=last["learning_rate"], format="%.4f", step=0.001
+            )
+            init = st.selectbox(
+                LABELS["init"],
+                INITS,
+                index=INITS.index(last["init"]),
+                help="irnn: identity with ReLU, for a SimpleRNN alone",
+            )
             jit_compile = st.selectbox(
-                "Compile steps with XLA",
+                LABELS["jit_compile"],
                 JIT_COMPILE,
+                index=JIT_COMPILE.index(last["jit_compile"]),
                 help="auto: where it was measured faster for this cell, length and budget (compiling costs seconds)",
             )
         submitted = st.form_submit_button("Train")
@@ -89,15 +145,17 @@ def launch_form() -> None:
         "learning_rate": float(learning_rate),
         "init": init,
         "jit_compile": jit_compile,
-        "name": f"lab-{task}-T{int(length)}-{time.strftime('%Y%m%d-%H%M%S')}",
     }
+    st.session_state[LAST_FORM] = values
+    values = {**values, "name": f"lab-{task}-T{int(length)}-{time.strftime('%Y%m%d-%H%M%S')}"}
     try:
         check_form(values)
     except LabError as error:
-        st.error(str(error))
+        st.error(in_form_words(str(error)))
         return
     about = {"experiment": values["name"], "cells": cells, "epochs": values["epochs"]}
-    background.start(LAB_JOB, "pipelines.train", lab_options(values), about)
+    started = background.start(LAB_JOB, "pipelines.train", lab_options(values), about)
+    st.session_state[MINE] = started.started
     st.rerun()
 
 
@@ -110,11 +168,13 @@ def watch() -> None:
     folder = experiment_path(runs_root(), name)
     progress = training_progress(folder, cells)
     done = sum(epochs if p.finished else p.epochs_done for p in progress.values())
+    mine = st.session_state.get(MINE) == running.started
     st.progress(
         done / (epochs * len(cells)),
-        text=f"{name}: {done} of {epochs * len(cells)} cell-epochs, {running.elapsed():.0f} s, {running.status}",
+        text=f"{name}: {done} of {epochs * len(cells)} cell-epochs, {running.elapsed():.0f} s, {running.status}"
+        + ("" if mine else " (started by another visitor)"),
     )
-    if running.running and st.button("Cancel", key="lab-cancel"):
+    if running.running and mine and st.button("Cancel", key="lab-cancel"):
         running.cancel()
     logs = {}
     for cell, state in progress.items():
@@ -125,8 +185,11 @@ def watch() -> None:
                 continue
         elif state.log:
             logs[cell] = state.log
-    if logs:
-        st.plotly_chart(heatmaps(logs, lambda cell: layer_in(logs[cell])), key="lab-heatmap")
+    if logs:  # a panel for every cell from the first epoch on: the chart keeps its layout as cells start
+        st.plotly_chart(
+            heatmaps(logs, lambda cell: layer_in(logs[cell]), waiting=[c for c in cells if c not in logs]),
+            key="lab-heatmap",
+        )
     if not running.running and st.session_state.get("lab-shown-end") != running.started:
         st.session_state["lab-shown-end"] = running.started
         st.rerun()  # the whole page once: the form returns and the new experiment is listed
@@ -173,7 +236,8 @@ def sweep_chart(summary, over: str, column: str, title: str) -> go.Figure:
     for index, (cell, rows) in enumerate(summary.groupby("cell", sort=False)):
         figure.add_trace(
             go.Scatter(
-                x=rows[over].astype(str) if rows[over].isna().any() else rows[over],
+                # "none" (no clipping, saved as an empty cell) drawn as a category of its own, not dropped
+                x=rows[over].map(lambda v: "none" if pd.isna(v) else str(v)) if rows[over].isna().any() else rows[over],
                 y=rows[column],
                 error_y=dict(array=rows[spread].fillna(0)) if spread in rows else None,
                 name=cell,

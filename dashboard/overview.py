@@ -14,6 +14,7 @@ from dashboard import first_start
 from dashboard.experiments import SHOWCASE, experiment, fingerprint, has_sweep, runs_root, sweep_tables
 from dashboard.gradient_charts import heatmaps, reach_marks
 from dashboard.look import figure_layout, line_style, reference_line
+from dashboard.plan_progress import PlanProgress
 from data import ADDING_BASELINE_MSE, LabError
 from models.cells import title
 from models.experiment_store import experiment_path, list_experiments, value_trial_name
@@ -159,7 +160,7 @@ def live_story(root: Path) -> None:
     if not first_start.training():
         st.rerun()
     st.info(first_start.status_line(root, SHOWCASE) or "The default runs are finishing.")
-    progress = first_start.measure(root)
+    progress = first_start.progress(root)
     done, planned = progress.cell_epochs
     st.progress(done / planned if planned else 0.0, text=f"{done} of {planned} cell-epochs")
     trials, summary = landed(root)
@@ -194,7 +195,7 @@ def _landed(root: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     return showcase_sweep(Path(root)).landed()
 
 
-def progress_rows(progress: first_start.DefaultsProgress) -> pd.DataFrame:
+def progress_rows(progress: PlanProgress) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {"experiment": plan.name, "cell": cell, "epochs done": f"{epochs} of {plan.epochs}"}

@@ -4,16 +4,65 @@ seeds (`python -m pipelines.remedies`), as a chart of the task metric and of how
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import background
 from dashboard.experiments import runs_root, sweep_tables, sweeps
 from dashboard.look import colour, figure_layout, reference_line, show_table
+from dashboard.plan_progress import about_time, measure
 from data import LabError
-from pipelines.remedies import FOLDER, REMEDIES
+from pipelines.defaults import PlannedExperiment
+from pipelines.remedies import DEFAULT_SEEDS, FOLDER, LENGTHS, REMEDIES, trial_configs
 from pipelines.tasks import get_task
 
 ABOUT = {remedy.name: remedy.about for remedy in REMEDIES}
+REMEDIES_JOB = "remedies"
+WORKERS = min(2, os.cpu_count() or 1)  # a local Ray, as `make train-defaults` uses
+
+
+def remedies_plan(root: Path) -> list[PlannedExperiment]:
+    """Every trial `python -m pipelines.remedies` trains by default, in its order."""
+    return [
+        PlannedExperiment(config.experiment_name(), config.cells, config.epochs, 1.0)
+        for task in LENGTHS
+        for _, _, config in trial_configs(task, DEFAULT_SEEDS, out=str(root))
+    ]
+
+
+def offer_remedies(root: Path, ended: background.Job | None) -> None:
+    """A button that runs the remedies command in the background (resuming what is saved), and how
+    the last such run ended."""
+    if ended is not None and ended.status == "failed":
+        st.error(f"The remedies stopped: {ended.reason()}")
+    elif ended is not None and ended.status == "cancelled":
+        st.warning("Cancelled: the trials already finished are kept; the button trains the rest.")
+    st.info(
+        f"The remedies train {len(remedies_plan(root))} trials: every remedy on the adding problem and the copy "
+        "task, five seeds each (about 40 minutes on 2 cores; `python -m pipelines.remedies` does the same)."
+    )
+    if st.button("Train the remedies in the background"):
+        arguments = ["--resume", "--quiet", "--workers", str(WORKERS), "--out", str(root.resolve())]
+        about = {"work_at_start": measure(root, remedies_plan(root)).work_done()}
+        background.start(REMEDIES_JOB, "pipelines.remedies", arguments, about)
+        st.rerun()
+
+
+@st.fragment(run_every=2)
+def remedies_progress(root: Path) -> None:
+    running = background.job(REMEDIES_JOB)
+    if running is None or not running.running:
+        st.rerun()  # the whole page: the tables that landed
+    progress = measure(root, remedies_plan(root))
+    done, planned = progress.cell_epochs
+    left = about_time(progress.seconds_left(running.elapsed(), running.about.get("work_at_start", 0)))
+    st.progress(done / planned if planned else 0.0, text=f"Remedies: {done} of {planned} cell-epochs, {left}")
+    st.caption("Each task's chart appears when all of its trials are saved.")
+    if st.button("Cancel (the finished trials are kept)", key="remedies-cancel"):
+        running.cancel()
 
 
 def remedies_folders(root) -> list[str]:
@@ -67,8 +116,12 @@ def render() -> None:
     )
     root = runs_root()
     names = remedies_folders(root)
+    running = background.job(REMEDIES_JOB)
+    if running is not None and running.running:
+        remedies_progress(root)
+    elif not names or running is not None:
+        offer_remedies(root, running)
     if not names:
-        st.info("No remedies experiment yet: run `python -m pipelines.remedies` (about 40 minutes on 2 cores).")
         return
     name = st.selectbox("Experiment", names, key="remedies", bind="query-params")
     try:

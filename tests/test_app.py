@@ -230,7 +230,11 @@ def test_text_page_shows_bpc_generates_and_colours_connectivity(at_runs):
 
 @pytest.mark.parametrize(
     "length, init, words",
-    [(0, "orthogonal", "length"), (10**7, "orthogonal", "memory"), (50, "irnn", "add --cells simple_rnn")],
+    [
+        (0, "orthogonal", "“Sequence length T”"),
+        (10**7, "orthogonal", "memory"),
+        (50, "irnn", "add simple_rnn to “Cells”"),
+    ],
 )
 def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monkeypatch, length, init, words):
     from dashboard import background
@@ -244,6 +248,7 @@ def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monk
     app.button[0].click().run()
     assert not app.exception
     assert len(app.error) == 1 and words in app.error[0].value
+    assert "--" not in app.error[0].value  # the form's field names, not the command's options
     assert app.button[0].label == "Train"  # the form stays, ready for a corrected value
     assert {p: p.stat().st_mtime_ns for p in at_runs.rglob("*")} == before
 
@@ -252,7 +257,12 @@ def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
     from dashboard import background
 
     started = []
-    monkeypatch.setattr(background, "start", lambda name, module, args, about=None: started.append((module, args)))
+
+    def fake_start(name, module, args, about=None):
+        started.append((module, args))
+        return background.Job(name, [module], subprocess.Popen([sys.executable, "-c", "pass"]), about=about)
+
+    monkeypatch.setattr(background, "start", fake_start)
     background._jobs().clear()
     app = page("lab").run()
     app.number_input[0].set_value(30)
@@ -482,6 +492,7 @@ def test_a_cancelled_job_is_reported_as_cancelled_with_the_commands_last_words()
     finally:
         process.kill()
     assert job.status == "cancelled" and job.reason() == "stopped after epoch 2"
+    assert job.ended is not None and job.elapsed() == job.ended - job.started  # the clock stopped at the exit
 
 
 def test_remedies_page_charts_the_remedies_table(at_runs):

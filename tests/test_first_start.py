@@ -3,10 +3,10 @@ landed so far (equal to what the finished sweep saves), the status line on every
 `make run` server that prints its address and opens a browser."""
 
 import os
-from dataclasses import fields
 import signal
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -20,14 +20,14 @@ WAIT = 300  # s: ceiling on waiting for the server's line; it ends as soon as th
 
 
 def test_time_left_follows_the_pace_of_this_start():
-    from dashboard.first_start import DefaultsProgress
+    from dashboard.plan_progress import PlanProgress
 
     planned = [
         PlannedExperiment("sweep/a", ["x", "y"], 2, work=10),
         PlannedExperiment("sweep/b", ["x", "y"], 2, work=30),
         PlannedExperiment("text", ["x"], 4, work=5),
     ]
-    progress = DefaultsProgress(planned, {"sweep/a": {"x": 2, "y": 1}, "sweep/b": {"x": 0, "y": 0}, "text": {"x": 0}})
+    progress = PlanProgress(planned, {"sweep/a": {"x": 2, "y": 1}, "sweep/b": {"x": 0, "y": 0}, "text": {"x": 0}})
     assert progress.cell_epochs == (3, 12)
     assert progress.total_work == 40 + 120 + 20 and progress.work_done() == 30
     # 10 of the 30 units done before this start (resumed); 20 in 10 s: 2 units a second
@@ -41,9 +41,9 @@ def test_time_left_follows_the_pace_of_this_start():
 def showcase_as_default(dashboard_runs):
     """The fixture's showcase sweep (lengths 6 and 10, seed 0) as a DefaultSweep."""
     from dashboard.experiments import SHOWCASE
+    from models.experiment_store import load_experiment
     from pipelines.defaults import DefaultSweep
     from pipelines.tasks.adding import AddingConfig
-    from models.experiment_store import load_experiment
 
     runs = load_experiment(dashboard_runs / SHOWCASE / "length-6-seed0").runs
     known = {spec.name for spec in fields(AddingConfig)}
@@ -123,7 +123,7 @@ def test_the_overview_draws_the_story_of_the_trials_landed_while_the_rest_train(
 
 
 def test_a_page_opened_first_starts_the_defaults_and_says_when_it_fills(tmp_path, monkeypatch):
-    from dashboard import background, first_start
+    from dashboard import background
 
     started = []
 
@@ -172,7 +172,7 @@ def test_make_runs_server_prints_its_address_opens_a_browser_and_stops_on_ctrl_c
 
     opened = tmp_path / "opened"
     browser = tmp_path / "browser"
-    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(0o755)
     port = free_port(8700)
     env = {**os.environ, "VGL_RUNS_DIR": str(dashboard_runs), "DISPLAY": ":0", "BROWSER": str(browser)}
