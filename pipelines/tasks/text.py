@@ -5,8 +5,9 @@ scored in bits per character against a unigram model that knows letter frequenci
 from __future__ import annotations
 
 import math
+import reprlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,6 +18,7 @@ from data import (
     CharVocab,
     ConfigError,
     DataError,
+    RunError,
     chronological_split,
     load_corpus,
     windows_with_targets,
@@ -26,6 +28,7 @@ from pipelines.evaluate import bits_per_char, unigram_bits_per_char
 from pipelines.memory import array_bytes
 from pipelines.tasks.base import Baselines, Evaluation, ModelShape, Prepared, Split, Task
 from pipelines.tasks.config import (
+    MAX_EPOCHS,
     MAX_STEPS,
     MAX_UNITS,
     PredictOptions,
@@ -39,6 +42,9 @@ from pipelines.tasks.config import (
 
 SAMPLE_TEMPERATURES = (0.5, 1.0)  # generated after training and kept in run.json
 SAMPLE_LENGTH = 200
+# One sample after each epoch, kept in run.json's outputs: the Text page shows the text improve. Cooler
+# than 1 so that words appear as soon as the model knows some.
+EPOCH_SAMPLE_TEMPERATURE = 0.5
 SPLIT = (0.8, 0.1)  # train and validation shares of the text; the test part is the rest
 MAX_CHARS = 1_000_000_000  # --max-chars: a gigabyte of text, far beyond what one CPU trains on
 MAX_GENERATED = 100_000  # predict --length: characters generated one model call each
@@ -93,6 +99,7 @@ class TextContext:
     vocab: CharVocab
     train_ids: np.ndarray  # the characters the unigram baseline may count
     prompt: str  # the first window of the validation text: where generated samples start
+    epoch_samples: dict[str, list] = field(default_factory=dict)  # per cell, what EpochSamples wrote
 
 
 class TextTask(Task):
@@ -147,6 +154,17 @@ class TextTask(Task):
         }
         return Baselines([row])
 
+    def epoch_callbacks(self, config: TextConfig, prepared: Prepared[TextContext], cell: str) -> list:
+        """One sample after each epoch, from the run's own prompt and seed (kept for evaluate to save)."""
+        from models.sampler import EpochSamples
+
+        context = prepared.context
+        kept = context.epoch_samples[cell] = []
+        sampler = EpochSamples(
+            context.vocab, config.seq_len, context.prompt, SAMPLE_LENGTH, EPOCH_SAMPLE_TEMPERATURE, config.seed, kept
+        )
+        return [sampler]
+
     def evaluate(self, config: TextConfig, prepared: Prepared[TextContext], model, cell, baselines) -> Evaluation:
         metrics = {
             name: bits_per_char(model.predict(part.x, verbose=0, batch_size=PREDICT_BATCH), part.y)
@@ -157,7 +175,10 @@ class TextTask(Task):
             str(t): generate(model, context.vocab, config.seq_len, context.prompt, SAMPLE_LENGTH, t, config.seed)
             for t in SAMPLE_TEMPERATURES
         }
-        return Evaluation(metrics, outputs={"prompt": context.prompt, "samples": samples})
+        outputs = {"prompt": context.prompt, "samples": samples}
+        if context.epoch_samples.get(cell):
+            outputs["epoch_samples"] = context.epoch_samples[cell]
+        return Evaluation(metrics, outputs=outputs)
 
     def loss_level(self, comparison):
         rows = comparison.set_index("model")
@@ -198,3 +219,30 @@ def own_prompt(outputs: dict) -> str | None:
         return outputs["prompt"]
     sample = next(iter(outputs.get("samples", {}).values()), None)
     return sample[:-SAMPLE_LENGTH] if isinstance(sample, str) and len(sample) > SAMPLE_LENGTH else None
+
+
+def epoch_samples_of(outputs: dict) -> list[tuple[int, str]]:
+    """A run's samples after each epoch as (epoch, text), oldest first; [] for runs saved before they
+    were kept. run.json may come from elsewhere: anything but what EpochSamples writes (whole epochs
+    from 1 to MAX_EPOCHS, increasing, texts of at most SAMPLE_LENGTH characters) is a RunError."""
+    found = outputs.get("epoch_samples", []) if isinstance(outputs, dict) else None
+    if not isinstance(found, list) or len(found) > MAX_EPOCHS:
+        raise RunError(
+            f"run.json's samples per epoch are not a list of at most {MAX_EPOCHS:,} epochs: retrain the run."
+        )
+    samples, last = [], 0
+    for entry in found:
+        epoch = entry.get("epoch") if isinstance(entry, dict) else None
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not last < epoch <= MAX_EPOCHS:
+            raise RunError(
+                f"run.json's samples per epoch give epoch {reprlib.repr(epoch)} after {last}: retrain the run."
+            )
+        if not isinstance(text, str) or len(text) > SAMPLE_LENGTH:
+            size = f"{len(text):,} characters" if isinstance(text, str) else type(text).__name__
+            raise RunError(
+                f"run.json's sample after epoch {epoch} is {size}, not a text of at most {SAMPLE_LENGTH}: retrain the run."
+            )
+        samples.append((epoch, text))
+        last = epoch
+    return samples
