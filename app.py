@@ -21,6 +21,13 @@ from dashboard import (
 from dashboard.experiments import runs_root
 
 st.set_page_config(page_title="Vanishing Gradient Lab", layout="wide")
+# Streamlit stacks columns only below 640 px: at 800 px a chart beside another got 450 px, three heatmap
+# panels 63 px each. Below 1000 px every column takes the whole width instead.
+st.html(
+    "<style>@media (max-width: 1000px) {"
+    " [data-testid='stHorizontalBlock'] { flex-wrap: wrap; }"
+    " [data-testid='stColumn'] { flex: 1 1 100% !important; min-width: 100% !important; } }</style>"
+)
 # A first start trains the default runs from whichever page is opened first (each page says how far it is).
 first_start.ensure_started(runs_root())
 

@@ -44,14 +44,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(dashboard_runs, tmp_path_factory):
+def start_server(dashboard_runs, tmp_path_factory, *options: str):
+    """A Streamlit server of app.py on the fixture runs, yielding its address once it listens."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: run `make test-browser`.")
     port = free_port()
     env = {**os.environ, "VGL_RUNS_DIR": str(dashboard_runs)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1"]
+    command += ["--server.address", "127.0.0.1", *options]
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -66,6 +66,17 @@ def server(dashboard_runs, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=SERVER)
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]  # nothing went wrong behind the pages
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_runs, tmp_path_factory):
+    yield from start_server(dashboard_runs, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def dark_server(dashboard_runs, tmp_path_factory):
+    yield from start_server(dashboard_runs, tmp_path_factory, "--theme.base", "dark")
 
 
 def accepts_connections(port: int) -> bool:
@@ -87,8 +98,8 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, url: str):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+def open_page(browser, url: str, width: int = 1500, height: int = 1100):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url)
     return page
 
@@ -159,4 +170,83 @@ def test_a_lab_experiment_runs_to_completion(server, browser, dashboard_runs):
     page.screenshot(path=str(SHOTS / "lab-finished.png"), full_page=True)
     saved = [p.name for p in dashboard_runs.iterdir() if p.name.startswith("lab-adding-T8-")]
     assert len(saved) == 1 and (dashboard_runs / saved[0] / "comparison.csv").is_file()
+    page.close()
+
+
+# What a chart's SVG says about itself: the colour of each dotted/dashed reference line, the page's
+# background, and the boxes of every axis and panel title (SVG text has no innerText; boxes are on screen).
+REFERENCE_LINES = """() => [...document.querySelectorAll('.js-plotly-plot .shapelayer path')]
+    .map(path => getComputedStyle(path).stroke)"""
+BACKGROUND = """() => getComputedStyle(document.querySelector("[data-testid='stApp']")).backgroundColor"""
+TITLE_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(chart =>
+    [...chart.querySelectorAll("[class*='title'] text, .annotation-text")]
+        .filter(text => text.textContent.trim())
+        .map(text => { const r = text.getBoundingClientRect();
+                       return {text: text.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }))"""
+HEATMAP_WIDTHS = """() => [...document.querySelectorAll('.js-plotly-plot .heatmaplayer image')]
+    .map(image => image.getBoundingClientRect().width)"""
+
+
+def rgb(css: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS colours (1: the same; 3: the least for a chart's lines)."""
+
+    def luminance(colour):
+        channels = [c / 255 for c in rgb(colour)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+    ]
+
+
+@pytest.mark.parametrize("theme, width", [("light", 800), ("dark", 800), ("dark", 1500)])
+def test_the_overview_reads_in_both_themes_and_at_800_px(server, dark_server, browser, theme, width):
+    # tall enough for the whole story: Streamlit scrolls inside the page, so a screenshot shows the viewport only
+    page = open_page(browser, f"{dark_server if theme == 'dark' else server}/", width=width, height=2600)
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer", timeout=LOAD)
+    settled(page)
+    no_exception(page)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"overview-{theme}-{width}.png"), full_page=True)
+    background = page.evaluate(BACKGROUND)
+    assert (sum(rgb(background)) < 150) == (theme == "dark"), background  # the theme asked for is the one shown
+    lines = page.evaluate(REFERENCE_LINES)
+    assert len(lines) >= 2  # "learned nothing" and "solved"
+    for line in lines:  # black lines vanished on the dark background
+        assert contrast(line, background) >= 3, (line, background)
+    for boxes in page.evaluate(TITLE_BOXES):
+        assert not overlapping(boxes), overlapping(boxes)
+    widths = page.evaluate(HEATMAP_WIDTHS)
+    assert widths and min(widths) >= 80, widths  # each cell's panel stays readable (was ~30 px at 800)
+    page.close()
+
+
+def test_the_chosen_experiment_follows_the_reader_to_the_next_page(server, browser):
+    page = open_page(browser, f"{server}/training")
+    page.wait_for_selector("text=Loss per epoch", timeout=LOAD)
+    settled(page)
+    page.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="stock-AAPL").click()
+    page.wait_for_url("**experiment=stock-AAPL**", timeout=LOAD)
+    settled(page)
+    page.get_by_text("The story").first.click()
+    page.get_by_text("Gradient flow", exact=True).last.click()  # by the navigation, not the address
+    page.wait_for_url("**/gradients**", timeout=LOAD)
+    page.wait_for_selector("text=How far back the gradient reaches", timeout=LOAD)
+    settled(page)
+    assert page.get_by_role("combobox", name="Experiment").input_value() == "stock-AAPL"
+    no_exception(page)
     page.close()
