@@ -19,6 +19,7 @@ from dashboard.look import colour, figure_layout, is_baseline, line_style, refer
 from data import LabError
 from data.prices import parse_price_csv
 from pipelines.evaluate import INTERVAL_COVERAGES, beats_naive, forecast_metrics, interval_columns, lag_correlations
+from pipelines.tasks import TASKS
 
 NOT_SERIES = ("date", "previous_close", "actual")
 MAX_LAG = 3
@@ -222,6 +223,8 @@ def render() -> None:
     predictions = found.predictions.assign(date=lambda t: pd.to_datetime(t["date"]))
     st.plotly_chart(forecast_chart(predictions, f"{found.path.name}: actual close and every forecast"))
     show_table(found.comparison, "stock")
+    if TASKS["stock"].horizon_meaning:
+        st.caption(f"The gradient columns: {TASKS['stock'].horizon_meaning}")
     st.markdown(naive_verdict(found.comparison))
     st.subheader("Lag check: anticipating, or echoing yesterday?")
     st.plotly_chart(lag_chart(predictions))

@@ -5,12 +5,15 @@ recurrent weights predict, and the LSTM's forget gate. Reads runs only; never tr
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from dashboard import first_start, memory_charts
 from dashboard import gradient_charts as charts
 from dashboard.experiments import choose_experiment, runs_root, task_of
 from dashboard.look import show_table
+from models.cells import title
+from models.gradient_log import h_grad_key, horizon_key
 from pipelines.tasks import TASKS
 
 
@@ -56,9 +59,10 @@ def render() -> None:
         st.plotly_chart(charts.first_and_last_horizon(logs, layer_of))
         st.caption(
             "Steps back before the gradient falls below 1% of its last-step value: pale bars at the first record, "
-            "solid at the last. "
-            "A gated cell often starts short and learns to reach further by holding its forget gate open."
+            "solid at the last. " + horizon_sentence(found, layer_of)
         )
+    if task is not None and task.horizon_meaning:
+        st.info(f"**What a horizon means here.** {task.horizon_meaning}")
     left, right = st.columns(2)
     with left:
         st.markdown("**Gradient horizon over training**")
@@ -90,6 +94,15 @@ def render() -> None:
         )
     decay_and_gates(logs, layer_of)
     memory_units_section(found)
+
+
+def horizon_sentence(found, layer_of) -> str:
+    """Each cell's horizon at the last record, out of the steps its log has: the bars' figures in words."""
+    parts = []
+    for cell, log in found.gradients.items():
+        steps = np.shape(log[h_grad_key(layer_of(cell))])[-1] - 1
+        parts.append(f"{title(cell)} {int(log[horizon_key(layer_of(cell))][-1])}")
+    return f"At the end of training: {', '.join(parts)} of {steps} steps back." if parts else ""
 
 
 def memory_units_section(found) -> None:

@@ -84,6 +84,8 @@ class Task(ABC):
     column_help: ClassVar[dict[str, str]] = {}  # this task's own tooltips for comparison columns
     remedy_length: ClassVar[int | None] = None  # T at which the remedies compare (a task with a length)
     loss_units: ClassVar[str] = ""  # what the training loss is measured in, where a page must say it
+    # what a gradient horizon means for this task's answer: how far back it must reach to be learnable
+    horizon_meaning: ClassVar[str] = ""
 
     @abstractmethod
     def prepare(self, config) -> Prepared:
