@@ -425,3 +425,18 @@ def test_an_unnamed_sweep_is_named_by_its_values_and_the_options_that_differ(tmp
     assert "saving this run as" in capsys.readouterr().out
     other = ["--over", "gain", "--values", "0.5", "1.0", "--seeds", "0", "--units", "64", "--out", str(tmp_path)]
     assert sweep.plan(sweep.build_parser().parse_args(other))[0].name == "sweep-adding-gain-0.5-1-units64-seeds0"
+
+
+def test_a_second_remedies_run_gets_folders_of_its_own(tmp_path, capsys):
+    """Issue 22: `remedies` after an earlier (or interrupted) one met its saved trials and reported them
+    failed; now the earlier folder is left alone, and --resume continues it."""
+    from pipelines import remedies
+
+    args = remedies.build_parser().parse_args(["--out", str(tmp_path), "--seeds", "0", "1", "2", "3", "4"])
+    budget = {"epochs": args.epochs, "samples": args.samples, "jit_compile": args.jit_compile}
+    assert remedies.folder_of("adding", args, budget) == "remedies-adding-T100"
+    (tmp_path / "remedies-adding-T100" / "lstm-seed0").mkdir(parents=True)
+    assert remedies.folder_of("adding", args, budget) == "remedies-adding-T100-2"
+    assert "saving this run as" in capsys.readouterr().out
+    shorter = {**budget, "epochs": 2}
+    assert remedies.folder_of("copy", args, shorter) == "remedies-copy-T50-epochs2"
