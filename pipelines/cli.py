@@ -121,6 +121,8 @@ def add_task_options(
 def describe(spec: Field) -> str:
     default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
     shown = " ".join(default) if isinstance(default, list) else default
+    if shown is None:
+        shown = "none"  # the word the option itself takes, as in --clipnorm none
     if isinstance(shown, str) and not shown.isprintable():
         shown = repr(shown)  # a newline in a default prompt, say
     text = spec.metadata["help"]

@@ -165,7 +165,11 @@ def build_parser() -> OneLineParser:
         "--tasks", nargs="+", choices=list(LENGTHS), default=list(LENGTHS), help="tasks (default: both)"
     )
     parser.add_argument(
-        "--seeds", nargs="+", type=int, default=DEFAULT_SEEDS, help="seeds per remedy (default: 0 1 2 3 4)"
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"seeds per remedy (default: {' '.join(map(str, DEFAULT_SEEDS))})",
     )
     parser.add_argument("--epochs", type=int, default=BUDGET["epochs"], help=f"epochs (default: {BUDGET['epochs']})")
     parser.add_argument(

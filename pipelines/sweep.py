@@ -151,7 +151,13 @@ def build_parser() -> OneLineParser:
     every = sorted({name for task in TASKS.values() for name in sweepable(task.config_class)})
     parser.add_argument("--over", required=True, choices=every, help="the setting to vary")
     parser.add_argument("--values", nargs="+", required=True, help="its values ('none' turns clipping off)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS, help="seeds per value (default: 0 1 2)")
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"seeds per value (default: {' '.join(map(str, DEFAULT_SEEDS))})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing runs of the same name")
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted sweep: trials already saved are not retrained"

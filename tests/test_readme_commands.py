@@ -165,3 +165,64 @@ def test_readme_commands_run_in_order_after_the_default_runs(tmp_path, monkeypat
     before = digests(runs)
     exec(compile(readme_snippet(), "README.md (Loading a saved run)", "exec"), {})
     assert digests(runs) == before
+
+
+def printed_defaults(parser) -> dict[str, tuple[object, str]]:
+    """Each option's (default, text after "default:" in its --help), for options with both."""
+    import argparse
+
+    found = {}
+    for action in parser._actions:
+        match = re.search(r"\(default: (.*)\)", (action.help or "").replace("%%", "%"))
+        if match and action.default not in (None, argparse.SUPPRESS) and action.option_strings:
+            found[action.option_strings[-1]] = (action.default, match.group(1))
+    return found
+
+
+def test_each_command_prints_the_defaults_it_uses():
+    """A default written by hand into a help text (remedies' --epochs, sweep's --seeds) is the one the
+    command uses; words such as 'both' stand for a value named in full here."""
+    from pipelines import defaults, predict, remedies, sweep, train
+
+    words = {"both": ["adding", "copy"]}
+    for module in (train, sweep, remedies, defaults, predict):
+        for option, (default, printed) in printed_defaults(module.build_parser()).items():
+            value = re.split(r"[,;] ", printed)[0]
+            shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+            assert words.get(value, value) in (shown, default), f"{module.__name__} {option}: help says {printed!r}"
+
+
+def claim(path: str, pattern: str) -> tuple[str, ...]:
+    """The values a sentence of README.md or docs/ states, found by `pattern` (it must still be there)."""
+    text = (README.parent / path).read_text(encoding="utf-8")
+    match = re.search(pattern, text)
+    assert match, f"{path} no longer says {pattern!r}: update this test with the sentence that replaced it"
+    return match.groups()
+
+
+def help_default(module, option: str) -> str:
+    """What `module`'s --help prints as the default of `option` (up to a comma or semicolon)."""
+    action = next(a for a in module.build_parser()._actions if option in a.option_strings)
+    return re.search(r"\(default: ([^),;]*)", action.help.replace("%%", "%")).group(1)
+
+
+def test_readme_and_docs_state_the_defaults_the_commands_print():
+    """Every sentence of README.md and docs/ that gives a command's default, against what --help prints
+    (and a name the README says a run is saved as, against the name the command gives it)."""
+    from pipelines import defaults, remedies, sweep, train
+    from pipelines.tasks.stock import StockConfig
+
+    (jit,) = claim("docs/pipelines.md", r"`--jit-compile (\w+)` \(the default of train, sweep, remedies and defaults")
+    for module in (train, sweep, remedies, defaults):
+        assert help_default(module, "--jit-compile") == jit, module.__name__
+    (gate,) = claim("docs/results.md", r"`--gate-init (\w+)` \(the default of `train`\)")
+    assert help_default(train, "--gate-init") == gate
+    for path in ("README.md", "docs/pipelines.md"):
+        adding, copy, seeds = claim(
+            path, r"pipelines\.remedies[^\n#]*# every remedy, adding T = (\d+) and copy T = (\d+), (\d+) seeds"
+        )
+        assert remedies.LENGTHS == {"adding": int(adding), "copy": int(copy)}
+        assert help_default(remedies, "--tasks") == "both"
+        assert len(help_default(remedies, "--seeds").split()) == int(seeds)
+    source, folder = claim("docs/pipelines.md", r"--source (\S+) +# saved as runs/(\S+) ")
+    assert StockConfig(source=source).descriptive_name() == folder
