@@ -18,7 +18,10 @@ def test_train_from_the_command_line(tmp_path):
     tiny = ["--length", "10", "--samples", "300", "--epochs", "2", "--units", "4", "--cells", "lstm"]
     trained = command("pipelines.train", "--task", "adding", *tiny, "--out", out, "--quiet")
     assert trained.returncode == 0, trained.stderr
-    assert "predict-the-mean" in trained.stdout and f"saved: {out}/adding-T10/lstm" in trained.stdout
+    assert (
+        "predict-the-mean" in trained.stdout
+        and f"saved: {out}/adding-T10-samples300-epochs2-units4/lstm" in trained.stdout
+    )
     assert trained.stderr == ""  # no TensorFlow chatter (oneDNN, CUDA, NodeDef), no warnings
 
 

@@ -26,7 +26,7 @@ from pipelines.tasks.adding import AddingConfig
 
 CONFIG = dict(length=10, samples=300, cells=["lstm"], **{**TINY, "epochs": 3})
 ARGS = ["--task", "adding", "--length", "10", "--samples", "300", "--cells", "lstm", "--epochs", "3", "--units", "4"]
-ARGS += ["--batch-size", "32", "--log-every", "5", "--probe-size", "8", "--quiet"]
+ARGS += ["--batch-size", "32", "--log-every", "5", "--probe-size", "8", "--name", "adding-T10", "--quiet"]
 WAIT = 300  # s: the ceiling on any wait for the training process; the polls themselves are short
 
 

@@ -90,7 +90,7 @@ def test_a_handed_over_run_json_never_chooses_where_runs_are_written(tmp_path):
 
 def test_a_diverged_run_is_saved_as_a_result_and_a_sweep_goes_on(tmp_path, capsys):
     args = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "3", "--units", "4", "--cells"]
-    args += ["simple_rnn", "--learning-rate", "1e38", "--out", str(tmp_path), "--quiet"]
+    args += ["simple_rnn", "--learning-rate", "1e38", "--name", "adding-T10", "--out", str(tmp_path), "--quiet"]
     assert train.main(args) == 0
     out = capsys.readouterr().out
     assert "the loss diverged at epoch 1; lower --learning-rate or add --clipnorm" in out
@@ -98,7 +98,7 @@ def test_a_diverged_run_is_saved_as_a_result_and_a_sweep_goes_on(tmp_path, capsy
     assert np.isnan(run.metrics["test_mse"]) and run.metrics["diverged_epoch"] == 1 and len(run.history) == 1
     sweep_args = ["--task", "adding", "--over", "learning_rate", "--values", "1e38", "0.01", "--seeds", "0"]
     sweep_args += ["--cells", "simple_rnn", "--length", "10", "--samples", "300", "--epochs", "1", "--units", "4"]
-    assert sweep.main([*sweep_args, "--out", str(tmp_path), "--quiet"]) == 0
+    assert sweep.main([*sweep_args, "--name", "sweep-adding-learning_rate", "--out", str(tmp_path), "--quiet"]) == 0
     table = pd.read_csv(tmp_path / "sweep-adding-learning_rate" / "trials.csv")
     assert np.isnan(table.loc[0, "test_mse"]) and table.loc[1, "test_mse"] < 1  # the next trial still ran
 
@@ -106,6 +106,7 @@ def test_a_diverged_run_is_saved_as_a_result_and_a_sweep_goes_on(tmp_path, capsy
 def test_sweep_resumes_skipping_saved_trials(tmp_path, capsys):
     args = ["--task", "adding", "--over", "gain", "--values", "0.5", "1.5", "--seeds", "0", "--cells", "lstm"]
     args += ["--length", "10", "--samples", "300", "--epochs", "1", "--units", "4", "--out", str(tmp_path), "--quiet"]
+    args += ["--name", "sweep-adding-gain"]  # a name given is refused when taken (an unnamed sweep gets a new one)
     assert sweep.main(args) == 0
     first = (tmp_path / "sweep-adding-gain" / "gain-0.5-seed0" / "lstm" / "run.json").read_bytes()
     assert sweep.main(args) == 2 and "--resume" in capsys.readouterr().err
@@ -243,7 +244,7 @@ def test_a_full_or_read_only_disk_mid_training_is_one_sentence_and_resumable(
     else:
         monkeypatch.setattr(pipelines.experiment, "save_run", failing_save)
     args = ["--task", "adding", "--length", "10", "--samples", "300", "--epochs", "2", "--units", "4", "--cells"]
-    args += ["lstm", "--out", str(tmp_path / "runs"), "--quiet"]
+    args += ["lstm", "--out", str(tmp_path / "runs"), "--name", "adding-T10", "--quiet"]
     assert train.main(args) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and words in err, err

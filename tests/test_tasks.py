@@ -126,7 +126,8 @@ def test_help_and_usage_errors_start_no_tensorflow(tmp_path):
     run = tmp_path / "runs" / "adding-T10" / "lstm"
     run.mkdir(parents=True)
     (run / "run.json").write_text('{"format": "vanishing-gradient-lab/run-2", "config": {}}')
-    existing = ["--task", "adding", "--length", "10", "--cells", "lstm", "--out", str(tmp_path / "runs")]
+    existing = ["--task", "adding", "--length", "10", "--cells", "lstm", "--name", "adding-T10"]
+    existing += ["--out", str(tmp_path / "runs")]  # a name given is refused when taken
     code = (
         "import sys, contextlib, io\n"
         "from pipelines import train, sweep, predict\n"

@@ -103,7 +103,7 @@ def test_heatmap_and_histogram_helpers():
 
 def test_train_tensorboard_writes_each_cell_under_the_experiment(tmp_path):
     assert "--tensorboard" in train.build_parser().format_help()
-    options = {**TINY, "cells": "simple_rnn", "length": 10, "samples": 300, "jit_compile": "off"}
+    options = {**TINY, "cells": "simple_rnn", "length": 10, "samples": 300, "jit_compile": "off", "name": "adding-T10"}
     args = [part for key, value in options.items() for part in (f"--{key.replace('_', '-')}", str(value))]
     tb = tmp_path / "tb"
     assert (
