@@ -173,6 +173,11 @@ def test_gradient_flow_shows_table_heatmaps_and_horizons(at_runs, runs):
     for bar, record in ((first, 0), (last, -1)):
         expected = [int(found.gradients[c][horizon_key(found.probe_layer(c))][record]) for c in bar["x"]]
         assert bar["y"] == expected
+    said = ", ".join(f"{name} {h}" for name, h in zip(("SimpleRNN", "LSTM", "GRU"), last["y"], strict=True))
+    assert any(f"At the end of training: {said} of 9 steps back." in c.value for c in app.caption)
+    from pipelines.tasks import TASKS
+
+    assert any(TASKS["adding"].horizon_meaning in i.value for i in app.info)  # what a horizon means here
     # the LSTM's memory units: the scatter plots its own saved figures, the caption counts them
     evidence = found.runs["lstm"]["outputs"]["memory_units"]
     scatter = json.loads(next(s for s in specs if "remembered value" in s))["data"]

@@ -28,6 +28,10 @@ class AddingConfig(SyntheticConfig):
 class AddingTask(SyntheticTask):
     name = "adding"
     summary = "the adding problem: sum two values marked up to T steps apart"
+    horizon_meaning = (
+        "The answer is the sum of two values marked anywhere in the sequence, the first often far back: a cell "
+        "learns to keep it only if its gradient reaches back to it, so a horizon short of the sequence is forgetting."
+    )
     config_class = AddingConfig
     headline = "test_mse"
     baseline_name = "predict-the-mean"

@@ -26,6 +26,10 @@ class CopyConfig(SyntheticConfig):
 class CopyTask(SyntheticTask):
     name = "copy"
     summary = "the copy task: reproduce 10 symbols after a gap of T steps"
+    horizon_meaning = (
+        "The answer is the 10 symbols given before the gap: a cell learns to recall them only if its gradient "
+        "reaches back across the whole gap, so a horizon shorter than the gap is forgetting."
+    )
     config_class = CopyConfig
     headline = "test_xent"
     baseline_name = "memoryless"

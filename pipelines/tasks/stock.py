@@ -140,6 +140,11 @@ class StockContext:
 class StockTask(Task):
     name = "stock"
     summary = "stock prices: forecast the close beside naive and Ridge"
+    horizon_meaning = (
+        "Tomorrow's close is mostly today's (the naive forecast is hard to beat), so no cell needs a long memory "
+        "here: a short horizon is a cell weighing the last days, not forgetting, and a long one only says its "
+        "gradient did not fade over the window, not that the older days help the forecast."
+    )
     config_class = StockConfig
     predict_class = StockPredict
     headline = "mase"
