@@ -7,6 +7,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 
 
+@pytest.fixture
+def fake_jobs(monkeypatch):
+    """The dashboard's background.start, recording (module, arguments, about) and registering a job whose
+    process sleeps until the test ends (or the test ends it): pages see a training without one running."""
+    import subprocess
+    import sys
+
+    from dashboard import background
+
+    started = []
+
+    def fake_start(name, module, arguments, about=None):
+        started.append((module, arguments, about))
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        job = background.Job(name, [module], process, about=about or {})
+        background._jobs()[name] = job
+        return job
+
+    background._jobs().clear()
+    monkeypatch.setattr(background, "start", fake_start)
+    yield started
+    for job in background._jobs().values():
+        job.process.kill()
+    background._jobs().clear()
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own empty yfinance cache, so no test sees another's downloads."""

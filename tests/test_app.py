@@ -70,34 +70,18 @@ def test_overview_tells_the_story_from_the_sweep(at_runs):
     assert "heatmap" in specs[1]
 
 
-def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, monkeypatch):
-    from dashboard import background
-
-    started = []
-
-    def fake_start(name, module, arguments, about=None):
-        started.append((module, arguments))
-        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # killed below
-        job = background.Job(name, [module], process, about=about or {})
-        background._jobs()[name] = job
-        return job
-
-    background._jobs().clear()
-    monkeypatch.setattr(background, "start", fake_start)
+def test_overview_without_runs_trains_the_defaults_and_shows_progress(tmp_path, monkeypatch, fake_jobs):
     monkeypatch.setenv("VGL_RUNS_DIR", str(tmp_path / "runs"))
-    try:
-        app = page("overview").run()
-        assert not app.exception
-        assert started == [("pipelines.defaults", ["--resume", "--out", str((tmp_path / "runs").resolve())])]
-        assert "The default runs are training in the background" in app.info[0].value
-        rows = app.dataframe[0].value
-        assert set(rows["cell"]) == {"simple_rnn", "lstm", "gru"} and (rows["epochs done"].str.startswith("0 of")).all()
-        app.run()
-        assert len(started) == 1  # a rerun watches the running job, it does not start another
-    finally:
-        for job in background._jobs().values():
-            job.process.kill()
-        background._jobs().clear()
+    app = page("overview").run()
+    assert not app.exception
+    assert [(m, a) for m, a, _ in fake_jobs] == [
+        ("pipelines.defaults", ["--resume", "--out", str((tmp_path / "runs").resolve())])
+    ]
+    assert "The default runs are training in the background" in app.info[0].value
+    rows = app.dataframe[0].value
+    assert set(rows["cell"]) == {"simple_rnn", "lstm", "gru"} and (rows["epochs done"].str.startswith("0 of")).all()
+    app.run()
+    assert len(fake_jobs) == 1  # a rerun watches the running job, it does not start another
     assert not (tmp_path / "runs").exists()  # the page itself wrote nothing
 
 
@@ -258,22 +242,12 @@ def test_lab_refuses_a_bad_form_in_one_sentence_and_starts_nothing(at_runs, monk
     assert {p: p.stat().st_mtime_ns for p in at_runs.rglob("*")} == before
 
 
-def test_lab_starts_the_train_command_with_the_form(at_runs, monkeypatch):
-    from dashboard import background
-
-    started = []
-
-    def fake_start(name, module, args, about=None):
-        started.append((module, args))
-        return background.Job(name, [module], subprocess.Popen([sys.executable, "-c", "pass"]), about=about)
-
-    monkeypatch.setattr(background, "start", fake_start)
-    background._jobs().clear()
+def test_lab_starts_the_train_command_with_the_form(at_runs, fake_jobs):
     app = page("lab").run()
     app.number_input[0].set_value(30)
     app.button[0].click().run()
     assert not app.exception and not app.error
-    module, args = started[0]
+    module, args, _ = fake_jobs[0]
     assert module == "pipelines.train"
     assert args[args.index("--length") + 1] == "30" and args[args.index("--clipnorm") + 1] == "1.0"
     assert args[args.index("--init") + 1] == "orthogonal"

@@ -122,40 +122,21 @@ def test_the_overview_draws_the_story_of_the_trials_landed_while_the_rest_train(
         background._jobs().clear()
 
 
-def test_a_page_opened_first_starts_the_defaults_and_says_when_it_fills(tmp_path, monkeypatch):
-    from dashboard import background
-
-    started = []
-
-    def fake_start(name, module, arguments, about=None):
-        started.append((module, arguments, about))
-        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # killed below
-        job = background.Job(name, [module], process, about=about or {})
-        background._jobs()[name] = job
-        return job
-
-    background._jobs().clear()
-    monkeypatch.setattr(background, "start", fake_start)
+def test_a_page_opened_first_starts_the_defaults_and_says_when_it_fills(tmp_path, monkeypatch, fake_jobs):
     root = tmp_path / "runs"
     monkeypatch.setenv("VGL_RUNS_DIR", str(root))
-    try:
-        code = (
-            "from dashboard import first_start, forecasts\nfrom dashboard.experiments import runs_root\n"
-            "first_start.ensure_started(runs_root())\nforecasts.render()\n"
-        )
-        app = AppTest.from_string(code, default_timeout=120).run()
-        assert not app.exception
-        assert [(m, a) for m, a, _ in started] == [("pipelines.defaults", ["--resume", "--out", str(root.resolve())])]
-        assert started[0][2] == {"work_at_start": 0}
-        line = app.info[0].value
-        assert line.startswith("The default runs are training in the background: 0 of ")
-        assert "This page fills in when `stock-AAPL` lands" in line
-        app.run()
-        assert len(started) == 1  # a rerun watches the running job
-    finally:
-        for job in background._jobs().values():
-            job.process.kill()
-        background._jobs().clear()
+    code = (
+        "from dashboard import first_start, forecasts\nfrom dashboard.experiments import runs_root\n"
+        "first_start.ensure_started(runs_root())\nforecasts.render()\n"
+    )
+    app = AppTest.from_string(code, default_timeout=120).run()
+    assert not app.exception
+    assert fake_jobs == [("pipelines.defaults", ["--resume", "--out", str(root.resolve())], {"work_at_start": 0})]
+    line = app.info[0].value
+    assert line.startswith("The default runs are training in the background: 0 of ")
+    assert "This page fills in when `stock-AAPL` lands" in line
+    app.run()
+    assert len(fake_jobs) == 1  # a rerun watches the running job
 
 
 def test_a_folder_with_the_users_own_runs_is_not_trained_into_without_a_click(runs, monkeypatch):

@@ -2,12 +2,8 @@
 lab job's banner is its starter's alone, the Lab's heatmap keeps a panel per cell, the clipping sweep
 keeps its "none" point, and the Remedies page starts its command in the background."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 120
@@ -15,28 +11,6 @@ TIMEOUT = 120
 
 def page(name: str) -> AppTest:
     return AppTest.from_string(f"from dashboard import {name}\n{name}.render()\n", default_timeout=TIMEOUT)
-
-
-@pytest.fixture
-def fake_jobs(monkeypatch):
-    """background.start records its command and registers a job whose process runs until the test kills it."""
-    from dashboard import background
-
-    started = []
-
-    def fake_start(name, module, arguments, about=None):
-        started.append((module, arguments))
-        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        job = background.Job(name, [module], process, about=about or {})
-        background._jobs()[name] = job
-        return job
-
-    background._jobs().clear()
-    monkeypatch.setattr(background, "start", fake_start)
-    yield started
-    for job in background._jobs().values():
-        job.process.kill()
-    background._jobs().clear()
 
 
 def end(job) -> None:
@@ -117,7 +91,11 @@ def test_remedies_page_starts_the_remedies_in_the_background(tmp_path, monkeypat
     app.button[0].click().run()
     assert not app.exception
     assert fake_jobs == [
-        ("pipelines.remedies", ["--resume", "--quiet", "--workers", str(WORKERS), "--out", str(root.resolve())])
+        (
+            "pipelines.remedies",
+            ["--resume", "--quiet", "--workers", str(WORKERS), "--out", str(root.resolve())],
+            {"work_at_start": 0.0},
+        )
     ]
     assert "Remedies: 0 of" in str(app.get("progress")[0].proto)  # its progress, read from the store
     assert not root.exists()  # the page wrote nothing; the command writes
