@@ -16,7 +16,7 @@ from dashboard.look import colour, figure_layout, line_style, reference_line
 from data import BUNDLED_CORPORA, LabError, load_corpus
 from models.experiment_store import run_path
 from pipelines.evaluate import bits_from_nats
-from pipelines.tasks.text import EPOCH_SAMPLE_TEMPERATURE, epoch_samples_of
+from pipelines.tasks.text import EPOCH_SAMPLE_TEMPERATURE, TextTask, epoch_samples_of
 
 PASSAGE_CHARS = 240
 PROMPT_SHOWN = 80  # characters of the prompt shown before each epoch's sample (run.json may hold more)
@@ -193,11 +193,7 @@ def generated(found, cells: list[str], prompt: str, temperature: float, length: 
 
 def connectivity_view(found, cells: list[str]) -> None:
     st.subheader("Connectivity: how far back each cell looks")
-    st.caption(
-        "On text the gradient horizon counts how many characters back a prediction's gradient still reaches. "
-        "A short one says the next character is guessed from the last few, which spelling often allows: "
-        "not that the cell forgot what the task needed, as a short horizon does on the adding problem."
-    )
+    st.caption(TextTask.horizon_meaning)
     corpus = str(found.runs[cells[0]]["config"].get("corpus", "shakespeare"))
     if corpus in BUNDLED_CORPORA:
         text = passage(corpus)

@@ -180,3 +180,4 @@ def test_generated_text_stays_when_connectivity_is_toggled_and_no_raw_line_break
     assert shown and "↵" in shown[0] and "\\n" not in shown[0]
     caption = app.caption[-1].value
     assert "simple_rnn reaches" in caption and "lstm reaches" in caption
+    assert any(c.value == TextTask.horizon_meaning for c in app.caption)  # what a horizon means on text

@@ -105,6 +105,12 @@ class TextContext:
 class TextTask(Task):
     name = "text"
     summary = "text characters: next character, in bits per character"
+    horizon_meaning = (
+        "On text the horizon counts how many characters back a prediction's gradient still reaches. The next "
+        "character is mostly told by the last few (the rest of a word, a line's end), so a short horizon is a cell "
+        "reading those, not forgetting what the task needed as on the adding problem; a long one only says its "
+        "gradient did not fade over the window, not that the older characters help."
+    )
     config_class = TextConfig
     predict_class = TextPredict
     headline = "val_bpc"
