@@ -136,7 +136,7 @@ def epoch_samples_view(found, cells: list[str], curves: dict) -> None:
     columns = st.columns(len(samples))
     for column, (cell, texts) in zip(columns, samples.items(), strict=True):
         with column:
-            st.markdown(f"**{cell}**, {epoch_bpc(curves.get(cell), epoch)}")
+            st.markdown(f"**{cell}**{epoch_bpc(curves.get(cell), epoch)}")
             shown = prompt + texts[epoch] if epoch in texts else "(no sample kept after this epoch)"
             st.code(shown, language=None, wrap_lines=True)
     st.caption(
@@ -147,10 +147,10 @@ def epoch_samples_view(found, cells: list[str], curves: dict) -> None:
 
 
 def epoch_bpc(history, epoch: int) -> str:
-    """'2.61 bits per character on validation text after epoch 3', from the run's history."""
+    """'2.61 bits per character on validation text', after `epoch`, from the run's history ('' if unknown)."""
     if history is None or "val_loss" not in history or epoch - 1 not in history.index:
-        return f"after epoch {epoch}"
-    return f"{float(bits_from_nats(history.loc[epoch - 1, 'val_loss'])):.2f} bits per character on validation text after epoch {epoch}"
+        return ""
+    return f": {float(bits_from_nats(history.loc[epoch - 1, 'val_loss'])):.2f} bits per character on validation text"
 
 
 def generation(found, cells: list[str]) -> None:
