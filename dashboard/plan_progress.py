@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.experiment_store import experiment_path, split_trial, training_progress
-from pipelines.defaults import PlannedExperiment
+from pipelines.defaults import CELL_START, PlannedExperiment
 
 MIN_PACE_SECONDS = 5.0  # no estimate before this much training: the first seconds are start-up, not pace
 
@@ -22,14 +22,19 @@ class PlanProgress:
 
     @property
     def total_work(self) -> float:
-        return sum(p.work * p.epochs * len(p.cells) for p in self.planned)
+        return self.work_planned()
 
     def work_done(self, through: str | None = None) -> float:
-        """Work done by every experiment, or by those up to `through` in the training order."""
-        return sum(p.work * sum(self.epochs_done[p.name].values()) for p in self._upto(through))
+        """Work done by every experiment, or by those up to `through` in the training order: each
+        epoch done, and each cell's start once its first epoch is."""
+        return sum(
+            (p.work * epochs + CELL_START * (epochs > 0))
+            for p in self._upto(through)
+            for epochs in self.epochs_done[p.name].values()
+        )
 
     def work_planned(self, through: str | None = None) -> float:
-        return sum(p.work * p.epochs * len(p.cells) for p in self._upto(through))
+        return sum((p.work * p.epochs + CELL_START) * len(p.cells) for p in self._upto(through))
 
     def _upto(self, through: str | None) -> list[PlannedExperiment]:
         names = [p.name for p in self.planned]

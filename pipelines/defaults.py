@@ -77,7 +77,7 @@ class PlannedExperiment:
     name: str
     cells: list[str]
     epochs: int
-    work: float  # what one epoch of one cell costs, roughly (see epoch_work)
+    work: float  # what one epoch of one cell costs, roughly, in seconds (see epoch_work)
 
 
 def default_sweeps(out: str = "runs") -> list[DefaultSweep]:
@@ -106,11 +106,17 @@ def default_experiments(out: str = "runs") -> list[PlannedExperiment]:
     return found
 
 
+# Seconds per compiled epoch ~ EPOCH_FIXED + EPOCH_RATE x prepared bytes x units^2, fitted by eye to the epochs
+# measured in BENCHMARKS.md ("The default runs end to end", "Text budget"): 0.5-1.0 s for the adding problem
+# at T = 10-100 (32 units), about 0.5 s for AAPL, 17-35 s for the Shakespeare cells (128 units, 28 MB).
+EPOCH_FIXED, EPOCH_RATE = 0.5, 5e-11
+CELL_START = 3.0  # s: building a cell and tracing its steps, paid before its first epoch
+
+
 def epoch_work(config: TrainConfig) -> float:
-    """A rough measure of an epoch's time, in epochs of a small task: compiled epochs cost nearly the
-    same whatever the sequence length (0.5-1.0 s at T = 10 to 100, BENCHMARKS.md), so each counts one,
-    plus one for every 8 MiB of prepared arrays (a large corpus costs more)."""
-    return 1.0 + TASKS[config.task].estimated_bytes(config) / 2**23
+    """A rough estimate of one epoch's seconds, for the share of the work each epoch stands for (the time
+    left is this start's own pace, so only the ratios between experiments matter)."""
+    return EPOCH_FIXED + EPOCH_RATE * TASKS[config.task].estimated_bytes(config) * config.units**2
 
 
 def build_parser() -> OneLineParser:

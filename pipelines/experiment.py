@@ -181,7 +181,7 @@ def train_cell(setup: Setup, cell: str, *, resume: bool, progress=None, report=N
         if not by_gradient:  # a reservoir's readout is fitted in one go: no epochs
             state.history, epochs = [fit_reservoir(model, prepared, config, logger, execution.compiled)], range(0)
         else:
-            callbacks = [logger, bar, *batch_fault_callbacks()]
+            callbacks = [logger, bar, *setup.task.epoch_callbacks(config, prepared, cell), *batch_fault_callbacks()]
             train_epoch = epoch_trainer(model, prepared, config, callbacks, execution.compiled)
             epochs = range(state.epochs_done, config.epochs if diverged is None else state.epochs_done)
         for epoch in epochs:

@@ -21,6 +21,7 @@ WAIT = 300  # s: ceiling on waiting for the server's line; it ends as soon as th
 
 def test_time_left_follows_the_pace_of_this_start():
     from dashboard.plan_progress import PlanProgress
+    from pipelines.defaults import CELL_START
 
     planned = [
         PlannedExperiment("sweep/a", ["x", "y"], 2, work=10),
@@ -29,13 +30,17 @@ def test_time_left_follows_the_pace_of_this_start():
     ]
     progress = PlanProgress(planned, {"sweep/a": {"x": 2, "y": 1}, "sweep/b": {"x": 0, "y": 0}, "text": {"x": 0}})
     assert progress.cell_epochs == (3, 12)
-    assert progress.total_work == 40 + 120 + 20 and progress.work_done() == 30
-    # 10 of the 30 units done before this start (resumed); 20 in 10 s: 2 units a second
-    assert progress.seconds_left(10.0, work_at_start=10) == pytest.approx((180 - 30) / 2)
-    assert progress.seconds_left(10.0, 10, through="sweep") == pytest.approx((160 - 30) / 2)
-    assert progress.seconds_left(10.0, 10, through="text") == pytest.approx((180 - 30) / 2)
-    assert progress.seconds_left(2.0, 10) is None  # start-up, not yet a pace
-    assert progress.seconds_left(10.0, work_at_start=30) is None  # nothing trained since this start
+    start = CELL_START  # a cell's start counts once its first epoch is done
+    assert progress.total_work == 40 + 120 + 20 + 5 * start
+    assert progress.work_done() == 30 + 2 * start
+    done_before = 10  # resumed: this much was trained by an earlier start; 20 + 2 starts since, in 10 s
+    pace = (30 + 2 * start - done_before) / 10
+    assert progress.seconds_left(10.0, done_before) == pytest.approx((180 + 5 * start - 30 - 2 * start) / pace)
+    assert progress.seconds_left(10.0, done_before, through="sweep") == pytest.approx(
+        (160 + 4 * start - 30 - 2 * start) / pace
+    )
+    assert progress.seconds_left(2.0, done_before) is None  # start-up, not yet a pace
+    assert progress.seconds_left(10.0, progress.work_done()) is None  # nothing trained since this start
 
 
 def showcase_as_default(dashboard_runs):

@@ -107,6 +107,11 @@ class Task(ABC):
         """A saved config made to read the same data again (run.json's "data" says what was used)."""
         return config
 
+    def epoch_callbacks(self, config, prepared: Prepared, cell: str) -> list:
+        """Keras callbacks of this task's own, run after the gradient logger in each cell's training
+        (the text task writes a sample after each epoch); none by default."""
+        return []
+
     def probe_weights(self, probe_y: np.ndarray) -> np.ndarray | None:
         """Weights of the gradient probe's loss (see GradientLogger); None: every output counts."""
         return None
