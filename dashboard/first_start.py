@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import background
 from dashboard.plan_progress import PlanProgress, about_time, measure
 from models.experiment_store import list_experiments, split_trial
-from pipelines.defaults import default_experiments, defaults_complete
+from pipelines.defaults import DEFAULT_WORKERS, default_experiments, defaults_complete
 
 DEFAULTS_JOB = "default runs"
 
@@ -32,7 +32,7 @@ def training() -> bool:
 
 def start(root: Path) -> background.Job:
     """Train what is missing of the default runs (resuming what an earlier start left)."""
-    about = {"work_at_start": progress(root).work_done()}
+    about = {"work_at_start": progress(root).work_done(), "workers": DEFAULT_WORKERS}
     return background.start(DEFAULTS_JOB, "pipelines.defaults", ["--resume", "--out", str(root.resolve())], about)
 
 
@@ -58,13 +58,13 @@ def status_line(root: Path, waiting_for: str | None = None) -> str | None:
         return None
     measured = progress(root)
     done, planned = measured.cell_epochs
-    start_work = running.about.get("work_at_start", 0)
+    start_work, workers = running.about.get("work_at_start", 0), running.about.get("workers", 1)
     line = (
         f"The default runs are training in the background: {done} of {planned} cell-epochs, "
-        f"{about_time(measured.seconds_left(running.elapsed(), start_work))}."
+        f"{about_time(measured.seconds_left(running.elapsed(), start_work, workers=workers))}."
     )
     if waiting_for is not None and any(split_trial(p.name)[0] == waiting_for for p in measured.planned):
-        when = about_time(measured.seconds_left(running.elapsed(), start_work, waiting_for))
+        when = about_time(measured.seconds_left(running.elapsed(), start_work, waiting_for, workers))
         line += f" This page fills in when `{waiting_for}` lands ({when.replace(' left', '')})."
     return line
 

@@ -27,11 +27,7 @@ class PlanProgress:
     def work_done(self, through: str | None = None) -> float:
         """Work done by every experiment, or by those up to `through` in the training order: each
         epoch done, and each cell's start once its first epoch is."""
-        return sum(
-            (p.work * epochs + CELL_START * (epochs > 0))
-            for p in self._upto(through)
-            for epochs in self.epochs_done[p.name].values()
-        )
+        return sum(self._done(plan) for plan in self._upto(through))
 
     def work_planned(self, through: str | None = None) -> float:
         return sum((p.work * p.epochs + CELL_START) * len(p.cells) for p in self._upto(through))
@@ -47,13 +43,27 @@ class PlanProgress:
         done = sum(sum(cells.values()) for cells in self.epochs_done.values())
         return done, sum(p.epochs * len(p.cells) for p in self.planned)
 
-    def seconds_left(self, elapsed: float, work_at_start: float, through: str | None = None) -> float | None:
-        """Seconds until everything (or `through`) is trained, at this run's pace so far; None before
-        there is a pace to go by."""
+    def seconds_left(
+        self, elapsed: float, work_at_start: float, through: str | None = None, workers: int = 1
+    ) -> float | None:
+        """Seconds until everything (or `through`) is trained at this run's pace so far, with `workers`
+        experiments training at once, each taken in order by the first worker free (as Ray's queue does):
+        a long last experiment trains alone, at one worker's pace. None before there is a pace."""
         done_now = self.work_done() - work_at_start
         if elapsed < MIN_PACE_SECONDS or done_now <= 0:
             return None
-        return (self.work_planned(through) - self.work_done(through)) / (done_now / elapsed)
+        per_worker = done_now / elapsed / workers
+        free, finish = [0.0] * workers, {}
+        for plan in self.planned:
+            left = (plan.work * plan.epochs + CELL_START) * len(plan.cells) - self._done(plan)
+            if left > 0:
+                worker = free.index(min(free))
+                free[worker] += left / per_worker
+                finish[plan.name] = free[worker]
+        return max([finish.get(plan.name, 0.0) for plan in self._upto(through)], default=0.0)
+
+    def _done(self, plan: PlannedExperiment) -> float:
+        return sum(plan.work * epochs + CELL_START * (epochs > 0) for epochs in self.epochs_done[plan.name].values())
 
 
 def measure(root: Path, planned: list[PlannedExperiment]) -> PlanProgress:

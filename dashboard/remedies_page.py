@@ -4,7 +4,6 @@ seeds (`python -m pipelines.remedies`), as a chart of the task metric and of how
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -15,13 +14,12 @@ from dashboard.experiments import runs_root, sweep_tables, sweeps
 from dashboard.look import colour, figure_layout, reference_line, show_table
 from dashboard.plan_progress import about_time, measure
 from data import LabError
-from pipelines.defaults import PlannedExperiment
+from pipelines.defaults import DEFAULT_WORKERS, PlannedExperiment
 from pipelines.remedies import DEFAULT_SEEDS, FOLDER, LENGTHS, REMEDIES, trial_configs
 from pipelines.tasks import get_task
 
 ABOUT = {remedy.name: remedy.about for remedy in REMEDIES}
 REMEDIES_JOB = "remedies"
-WORKERS = min(2, os.cpu_count() or 1)  # a local Ray, as `make train-defaults` uses
 
 
 def remedies_plan(root: Path) -> list[PlannedExperiment]:
@@ -45,7 +43,7 @@ def offer_remedies(root: Path, ended: background.Job | None) -> None:
         "task, five seeds each (about 40 minutes on 2 cores; `python -m pipelines.remedies` does the same)."
     )
     if st.button("Train the remedies in the background"):
-        arguments = ["--resume", "--quiet", "--workers", str(WORKERS), "--out", str(root.resolve())]
+        arguments = ["--resume", "--quiet", "--workers", str(DEFAULT_WORKERS), "--out", str(root.resolve())]
         about = {"work_at_start": measure(root, remedies_plan(root)).work_done()}
         background.start(REMEDIES_JOB, "pipelines.remedies", arguments, about)
         st.rerun()
@@ -58,7 +56,9 @@ def remedies_progress(root: Path) -> None:
         st.rerun()  # the whole page: the tables that landed
     progress = measure(root, remedies_plan(root))
     done, planned = progress.cell_epochs
-    left = about_time(progress.seconds_left(running.elapsed(), running.about.get("work_at_start", 0)))
+    left = about_time(
+        progress.seconds_left(running.elapsed(), running.about.get("work_at_start", 0), workers=DEFAULT_WORKERS)
+    )
     st.progress(done / planned if planned else 0.0, text=f"Remedies: {done} of {planned} cell-epochs, {left}")
     st.caption("Each task's chart appears when all of its trials are saved.")
     if st.button("Cancel (the finished trials are kept)", key="remedies-cancel"):

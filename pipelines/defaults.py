@@ -110,6 +110,7 @@ def default_experiments(out: str = "runs") -> list[PlannedExperiment]:
 # measured in BENCHMARKS.md ("The default runs end to end", "Text budget"): 0.5-1.0 s for the adding problem
 # at T = 10-100 (32 units), about 0.5 s for AAPL, 17-35 s for the Shakespeare cells (128 units, 28 MB).
 EPOCH_FIXED, EPOCH_RATE = 0.5, 5e-11
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)  # trials trained at once on a local Ray
 CELL_START = 3.0  # s: building a cell and tracing its steps, paid before its first epoch
 
 
@@ -123,7 +124,7 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m pipelines.defaults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs", help="folder for the runs (default: runs)")
     add_jit_compile_option(parser)
-    add_parallel_options(parser, default_workers=min(2, os.cpu_count() or 1))
+    add_parallel_options(parser, default_workers=DEFAULT_WORKERS)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="retrain runs that already exist")
     mode.add_argument(

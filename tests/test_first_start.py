@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.defaults import PlannedExperiment
+from pipelines.defaults import DEFAULT_WORKERS, PlannedExperiment
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 300  # s: ceiling on waiting for the server's line; it ends as soon as the line comes
@@ -39,6 +39,15 @@ def test_time_left_follows_the_pace_of_this_start():
     assert progress.seconds_left(10.0, done_before, through="sweep") == pytest.approx(
         (160 + 4 * start - 30 - 2 * start) / pace
     )
+    # two workers: each takes the next experiment when free; a long last one trains alone at one worker's pace
+    long_text = PlanProgress(
+        [*planned[:2], PlannedExperiment("text", ["x"], 4, work=100)],
+        {"sweep/a": {"x": 2, "y": 1}, "sweep/b": {"x": 0, "y": 0}, "text": {"x": 0}},
+    )
+    per_worker = pace / 2
+    left_a, left_b, left_text = 10, 120 + 2 * start, 400 + start  # a finishes first, so its worker takes text
+    assert long_text.seconds_left(10.0, done_before, workers=2) == pytest.approx((left_a + left_text) / per_worker)
+    assert long_text.seconds_left(10.0, done_before, through="sweep", workers=2) == pytest.approx(left_b / per_worker)
     assert progress.seconds_left(2.0, done_before) is None  # start-up, not yet a pace
     assert progress.seconds_left(10.0, progress.work_done()) is None  # nothing trained since this start
 
@@ -136,7 +145,8 @@ def test_a_page_opened_first_starts_the_defaults_and_says_when_it_fills(tmp_path
     )
     app = AppTest.from_string(code, default_timeout=120).run()
     assert not app.exception
-    assert fake_jobs == [("pipelines.defaults", ["--resume", "--out", str(root.resolve())], {"work_at_start": 0})]
+    about = {"work_at_start": 0, "workers": DEFAULT_WORKERS}
+    assert fake_jobs == [("pipelines.defaults", ["--resume", "--out", str(root.resolve())], about)]
     line = app.info[0].value
     assert line.startswith("The default runs are training in the background: 0 of ")
     assert "This page fills in when `stock-AAPL` lands" in line

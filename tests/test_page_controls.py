@@ -82,7 +82,7 @@ def test_the_clipping_sweep_draws_its_no_clipping_point():
 
 
 def test_remedies_page_starts_the_remedies_in_the_background(tmp_path, monkeypatch, fake_jobs):
-    from dashboard.remedies_page import WORKERS
+    from pipelines.defaults import DEFAULT_WORKERS
 
     root = tmp_path / "runs"
     monkeypatch.setenv("VGL_RUNS_DIR", str(root))
@@ -93,7 +93,7 @@ def test_remedies_page_starts_the_remedies_in_the_background(tmp_path, monkeypat
     assert fake_jobs == [
         (
             "pipelines.remedies",
-            ["--resume", "--quiet", "--workers", str(WORKERS), "--out", str(root.resolve())],
+            ["--resume", "--quiet", "--workers", str(DEFAULT_WORKERS), "--out", str(root.resolve())],
             {"work_at_start": 0.0},
         )
     ]
