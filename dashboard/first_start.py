@@ -63,7 +63,7 @@ def status_line(root: Path, waiting_for: str | None = None) -> str | None:
         f"The default runs are training in the background: {done} of {planned} cell-epochs, "
         f"{about_time(measured.seconds_left(running.elapsed(), start_work, workers=workers))}."
     )
-    if waiting_for is not None and any(split_trial(p.name)[0] == waiting_for for p in measured.planned):
+    if waiting_for is not None and not measured.landed(waiting_for):
         when = about_time(measured.seconds_left(running.elapsed(), start_work, waiting_for, workers))
         line += f" This page fills in when `{waiting_for}` lands ({when.replace(' left', '')})."
     return line

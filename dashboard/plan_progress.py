@@ -62,6 +62,14 @@ class PlanProgress:
                 finish[plan.name] = free[worker]
         return max([finish.get(plan.name, 0.0) for plan in self._upto(through)], default=0.0)
 
+    def landed(self, name: str) -> bool:
+        """Whether every cell of experiment (or sweep) `name` is trained; True for one not in the plan."""
+        return all(
+            all(epochs == plan.epochs for epochs in self.epochs_done[plan.name].values())
+            for plan in self.planned
+            if split_trial(plan.name)[0] == name
+        )
+
     def _done(self, plan: PlannedExperiment) -> float:
         return sum(plan.work * epochs + CELL_START * (epochs > 0) for epochs in self.epochs_done[plan.name].values())
 

@@ -48,6 +48,8 @@ def test_time_left_follows_the_pace_of_this_start():
     left_a, left_b, left_text = 10, 120 + 2 * start, 400 + start  # a finishes first, so its worker takes text
     assert long_text.seconds_left(10.0, done_before, workers=2) == pytest.approx((left_a + left_text) / per_worker)
     assert long_text.seconds_left(10.0, done_before, through="sweep", workers=2) == pytest.approx(left_b / per_worker)
+    assert not progress.landed("sweep") and not progress.landed("text") and progress.landed("not planned")
+    assert PlanProgress(planned[:1], {"sweep/a": {"x": 2, "y": 2}}).landed("sweep")
     assert progress.seconds_left(2.0, done_before) is None  # start-up, not yet a pace
     assert progress.seconds_left(10.0, progress.work_done()) is None  # nothing trained since this start
 
