@@ -1,7 +1,7 @@
 """The text task's training budget: bits per character on the held-back text against the seconds it
 costs, per cell, for the default run and an alternative or two, each cell trained by a fresh
 `python -m pipelines.train --task text` (one intra-op thread, as every training here), one at a time.
-Also times the sample written after each epoch (models.sampler.EpochSamples) on a trained run.
+Also times the sample written after each epoch (models.epoch_samples.EpochSamples) on a trained run.
 
 Usage: python bench/bench_text_budget.py [--budgets default old] [--cells simple_rnn lstm gru] [--out DIR]
 """

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.inference import generate
 from models.unroll import RECURRENT_TYPES, chain_layers
 
 _SAMPLERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one traced step per model
@@ -85,18 +84,3 @@ class StepSampler:
         generations with one model may run at once)."""
         probabilities, states = self._step(tf.constant([token], dtype=tf.int32), states)
         return probabilities.numpy()[0].astype(float), states
-
-
-class EpochSamples(keras.callbacks.Callback):
-    """After each training epoch, one sample continuing `prompt` (as models.inference.generate writes
-    it, from its own seeded generator: the same draws every epoch, so only the model changes), appended
-    to `kept` as {"epoch", "text"}. It draws no global random number, so training repeats bit for bit."""
-
-    def __init__(self, vocab, seq_len: int, prompt: str, length: int, temperature: float, seed: int, kept: list):
-        super().__init__()
-        self.vocab, self.seq_len, self.prompt = vocab, seq_len, prompt
-        self.length, self.temperature, self.seed, self.kept = length, temperature, seed, kept
-
-    def on_epoch_end(self, epoch, logs=None):
-        text = generate(self.model, self.vocab, self.seq_len, self.prompt, self.length, self.temperature, self.seed)
-        self.kept.append({"epoch": epoch + 1, "text": text[len(self.prompt) :]})

@@ -174,7 +174,7 @@ class TextTask(Task):
 
     def epoch_callbacks(self, config: TextConfig, prepared: Prepared[TextContext], cell: str) -> list:
         """One sample after each epoch, from the run's own prompt and seed (kept for evaluate to save)."""
-        from models.sampler import EpochSamples
+        from models.epoch_samples import EpochSamples
 
         context = prepared.context
         kept = context.epoch_samples[cell] = []
