@@ -168,7 +168,9 @@ def final_profiles(logs: Logs, layer_of: LayerOf, record: int = -1) -> go.Figure
         with np.errstate(divide="ignore", invalid="ignore"):
             relative = norms[back] / norms[0]
         figure.add_trace(go.Scatter(x=back, y=relative, name=cell, mode="lines", line=line_style(cell, index)))
-    reference_line(figure, 1e-2, "horizon threshold (1%)", log=True)
+    reference_line(
+        figure, 1e-2, "horizon threshold (1%)", log=True, below=True
+    )  # above, a gated profile runs through it
     return figure_layout(
         figure, 340, yaxis_type="log", xaxis_title="steps back from the last step", yaxis_title="relative ||dL/dh_t||"
     )

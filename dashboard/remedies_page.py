@@ -14,7 +14,7 @@ from dashboard.experiments import runs_root, sweep_tables, sweeps
 from dashboard.look import colour, figure_layout, reference_line, show_table
 from dashboard.plan_progress import about_time, measure
 from data import LabError
-from pipelines.defaults import DEFAULT_WORKERS, PlannedExperiment
+from pipelines.defaults import DEFAULT_WORKERS, PlannedExperiment, epoch_work
 from pipelines.remedies import DEFAULT_SEEDS, FOLDER, LENGTHS, REMEDIES, trial_configs
 from pipelines.tasks import get_task
 
@@ -25,7 +25,7 @@ REMEDIES_JOB = "remedies"
 def remedies_plan(root: Path) -> list[PlannedExperiment]:
     """Every trial `python -m pipelines.remedies` trains by default, in its order."""
     return [
-        PlannedExperiment(config.experiment_name(), config.cells, config.epochs, 1.0)
+        PlannedExperiment(config.experiment_name(), config.cells, config.epochs, epoch_work(config))
         for task in LENGTHS
         for _, _, config in trial_configs(task, DEFAULT_SEEDS, out=str(root))
     ]

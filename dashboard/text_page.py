@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import first_start
 from dashboard.experiments import choose_experiment, fingerprint, histories_or_error, runs_root
 from dashboard.look import colour, figure_layout, line_style, reference_line
 from data import BUNDLED_CORPORA, LabError, load_corpus
@@ -76,6 +77,7 @@ def coloured_text(characters: str, strengths: np.ndarray, cell: str) -> str:
 
 def render() -> None:
     st.title("Text")
+    first_start.notice(runs_root(), "text-shakespeare")
     found = choose_experiment(runs_root(), task="text")
     if found is None:
         st.info("No text experiment to show: train one with `python -m pipelines.train --task text`.")
