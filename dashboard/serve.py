@@ -16,6 +16,8 @@ import time
 import webbrowser
 from pathlib import Path
 
+from data import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PORT, PORTS_TRIED = 8501, 50
 POLL = 0.2  # s between checks that the server listens; no ceiling: it listens, or it exits
@@ -53,7 +55,7 @@ def chosen_port(streamlit_options: list[str]) -> int | None:
             value = streamlit_options[index + 1]
         if value is not None:
             if not value.isdigit():
-                raise SystemExit(f"--server.port {value} is not a port number: give one such as 8501.")
+                raise ConfigError(f"--server.port {value} is not a port number: give one such as 8501.")
             return int(value)
     return None
 
@@ -62,10 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-browser", action="store_true", help="only print the address")
     args, streamlit_options = parser.parse_known_args(argv)
-    port = chosen_port(streamlit_options)
-    if port is None:
-        port = free_port()
-        streamlit_options += ["--server.port", str(port)]
+    try:
+        port = chosen_port(streamlit_options)
+        if port is None:
+            port = free_port()
+            streamlit_options += ["--server.port", str(port)]
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), *streamlit_options]
     server = subprocess.Popen(command, cwd=ROOT)
     try:

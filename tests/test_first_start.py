@@ -204,5 +204,4 @@ def test_without_a_display_no_browser_is_started(monkeypatch):
     assert not serve.has_display()
     assert serve.chosen_port(["--server.port", "8600"]) == 8600
     assert serve.chosen_port(["--server.port=8601"]) == 8601
-    with pytest.raises(SystemExit, match="is not a port number"):
-        serve.chosen_port(["--server.port", "http"])
+    assert serve.main(["--server.port", "http"]) == 2  # one sentence, no server started
