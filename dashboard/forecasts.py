@@ -224,7 +224,8 @@ def render() -> None:
     st.plotly_chart(forecast_chart(predictions, f"{found.path.name}: actual close and every forecast"))
     show_table(found.comparison, "stock")
     if TASKS["stock"].horizon_meaning:
-        st.caption(f"The gradient columns: {TASKS['stock'].horizon_meaning}")
+        meaning = TASKS["stock"].horizon_meaning
+        st.caption(f"The gradient columns: {meaning[0].lower()}{meaning[1:]}")
     st.markdown(naive_verdict(found.comparison))
     st.subheader("Lag check: anticipating, or echoing yesterday?")
     st.plotly_chart(lag_chart(predictions))
