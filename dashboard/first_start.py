@@ -50,13 +50,13 @@ def ensure_started(root: Path) -> None:
         start(root)
 
 
-def status_line(root: Path, waiting_for: str | None = None) -> str | None:
+def status_line(root: Path, waiting_for: str | None = None, measured: PlanProgress | None = None) -> str | None:
     """One sentence on the training in progress, and when `waiting_for` (an experiment or sweep) lands;
-    None when the default runs are not training."""
+    None when the default runs are not training. `measured`: the progress, if the caller read it already."""
     running = job()
     if running is None or not running.running:
         return None
-    measured = progress(root)
+    measured = measured or progress(root)
     done, planned = measured.cell_epochs
     start_work, workers = running.about.get("work_at_start", 0), running.about.get("workers", 1)
     line = (

@@ -159,8 +159,8 @@ def live_story(root: Path) -> None:
     story of the lengths landed so far, redrawn as each lands (the page reruns when they are done)."""
     if not first_start.training():
         st.rerun()
-    st.info(first_start.status_line(root, SHOWCASE) or "The default runs are finishing.")
-    progress = first_start.progress(root)
+    progress = first_start.progress(root)  # read once for the line, the bar and the table
+    st.info(first_start.status_line(root, SHOWCASE, progress) or "The default runs are finishing.")
     done, planned = progress.cell_epochs
     st.progress(done / planned if planned else 0.0, text=f"{done} of {planned} cell-epochs")
     trials, summary = landed(root)
