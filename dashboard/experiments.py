@@ -89,8 +89,10 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
     names = [group.name for group in found]
     # the options are folder names, not labels: the address keeps a name that adding a trial never changes;
     # the last choice on any page is the default on the next, so moving between pages keeps it
-    kept = st.session_state.get(CHOSEN, SHOWCASE)
-    default = names.index(kept) if kept in names else names.index(SHOWCASE) if SHOWCASE in names else 0
+    default = names.index(SHOWCASE) if SHOWCASE in names else 0
+    kept = st.session_state.get(CHOSEN)
+    if kept in names and key not in st.session_state and key not in st.query_params:
+        st.session_state[key] = kept  # not the default, so the address of this page names it too
     name = st.selectbox("Experiment", names, index=default, key=key, bind="query-params")
     group = found[names.index(name)]
     trial = group.trials[0]
@@ -98,8 +100,10 @@ def choose_experiment(root: Path, *, task: str | None = None, key: str = "experi
         st.caption(group.label())
         labels = group.trial_labels()
         kept_trial = st.session_state.get(CHOSEN_TRIAL, {}).get(name)
-        index = labels.index(kept_trial) if kept_trial in labels else len(labels) - 1
-        picked = st.selectbox("Trial", labels, index=index, key=f"{key}-trial", bind="query-params")
+        trial_key = f"{key}-trial"
+        if kept_trial in labels and trial_key not in st.session_state and trial_key not in st.query_params:
+            st.session_state[trial_key] = kept_trial
+        picked = st.selectbox("Trial", labels, index=len(labels) - 1, key=trial_key, bind="query-params")
         trial = group.trial(picked)
         st.session_state[CHOSEN_TRIAL] = {**st.session_state.get(CHOSEN_TRIAL, {}), name: picked}
     st.session_state[CHOSEN] = name

@@ -244,7 +244,7 @@ def test_the_chosen_experiment_follows_the_reader_to_the_next_page(server, brows
     settled(page)
     page.get_by_text("The story").first.click()
     page.get_by_text("Gradient flow", exact=True).last.click()  # by the navigation, not the address
-    page.wait_for_url("**/gradients**", timeout=LOAD)
+    page.wait_for_url("**/gradients?experiment=stock-AAPL", timeout=LOAD)  # its address names it too
     page.wait_for_selector("text=How far back the gradient reaches", timeout=LOAD)
     settled(page)
     assert page.get_by_role("combobox", name="Experiment").input_value() == "stock-AAPL"
