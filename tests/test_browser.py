@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.serve import listening
+
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +59,7 @@ def start_server(dashboard_runs, tmp_path_factory, *options: str):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + SERVER
-        while not accepts_connections(port):  # the event: the server listens
+        while not listening(port):  # the event: the server listens
             if process.poll() is not None or time.monotonic() > deadline:
                 state = f"exited with status {process.returncode}" if process.poll() is not None else "never listened"
                 pytest.fail(f"the Streamlit server {state} (ceiling {SERVER} s): {log.read_text()[-2000:]}")
@@ -77,14 +79,6 @@ def server(dashboard_runs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dark_server(dashboard_runs, tmp_path_factory):
     yield from start_server(dashboard_runs, tmp_path_factory, "--theme.base", "dark")
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
